@@ -1,0 +1,222 @@
+# Vivarium build. GNU make; everything generated goes under $(OUTPUT).
+#
+#   make            build libvivarium.a, the vivarium host and the examples
+#   make demo       (root) install what is missing, run the example scripts
+#   make check      (root) install what is missing, run every test
+#   make test       the tests that need neither root nor BPF
+#   make install    PREFIX=/usr/local DESTDIR=
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+LUAJIT ?= luajit
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null)
+LUAJIT_LIBS := $(shell $(PKG_CONFIG) --libs luajit 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -fPIC \
+	-Ilib -Ibpf -I$(OUTPUT)
+LIBS := -lbpf -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
+	-Wno-unused-function -I$(OUTPUT) -Ibpf
+
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+BIN_SRCS := $(sort $(wildcard bin/*.c))
+BIN_OBJS := $(patsubst bin/%.c,$(OUTPUT)/bin/%.o,$(BIN_SRCS))
+LUA_SRCS := $(sort $(shell find lua -name '*.lua'))
+# lua/vivarium/formatter/json.lua -> $(OUTPUT)/lua/vivarium.formatter.json.o
+LUA_OBJS := $(foreach f,$(LUA_SRCS),$(OUTPUT)/lua/$(subst /,.,$(patsubst lua/%.lua,%,$(f))).o)
+CTEST_SRCS := $(sort $(wildcard spec/c/*_test.c))
+CTESTS := $(patsubst spec/c/%.c,$(OUTPUT)/spec/%,$(CTEST_SRCS))
+
+LIBVIV := $(OUTPUT)/libvivarium.a
+SKEL := $(OUTPUT)/vivarium.skel.h
+VIVARIUM := $(OUTPUT)/vivarium
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps mounts demo check test test-c test-lua test-kernel install \
+	uninstall clean examples
+
+all: $(VIVARIUM) $(LIBVIV) $(OUTPUT)/vivarium.pc examples
+
+# ---- kernel side ------------------------------------------------------------
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/lib $(OUTPUT)/bin $(OUTPUT)/lua $(OUTPUT)/spec \
+$(OUTPUT)/examples:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF):" \
+		"build on a kernel with CONFIG_DEBUG_INFO_BTF=y or set VMLINUX_BTF" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# One object, one skeleton: the programs share the targets and ring maps.
+$(OUTPUT)/vivarium.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUTPUT)/vivarium.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vivarium_bpf > $@
+
+# ---- libvivarium.a ----------------------------------------------------------
+
+$(OUTPUT)/lib/%.o: lib/%.c lib/*.h bpf/viv_event.h $(SKEL) | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBVIV): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/vivarium.pc: lib/vivarium.pc.in | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n \
+		's/^#define VIV_VERSION[^"]*"\(.*\)"/\1/p' lib/vivarium.h)|' $< > $@
+
+# ---- the vivarium host ------------------------------------------------------
+
+# The Lua modules are compiled to bytecode and linked in, so the host runs
+# from any directory without a package.path; LuaJIT's require finds
+# luaJIT_BC_<name> symbols in the executable (hence -Wl,-E).
+$(OUTPUT)/lua/%.o: $(LUA_SRCS) | $(OUTPUT)/lua
+	$(call msg,LUAC,$@)
+	$(Q)$(LUAJIT) -b -n $* lua/$(subst .,/,$*).lua $@
+
+$(OUTPUT)/bin/%.o: bin/%.c bin/*.h lib/vivarium.h bpf/viv_event.h | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUAJIT_CFLAGS) -c $< -o $@
+
+$(VIVARIUM): $(BIN_OBJS) $(LUA_OBJS) $(LIBVIV)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -Wl,-E -o $@ $(BIN_OBJS) $(LUA_OBJS) $(LIBVIV) \
+		$(LUAJIT_LIBS) $(LIBS) -ldl -lm
+
+# ---- examples ---------------------------------------------------------------
+
+# The C example is built the way a user would build it: through pkg-config.
+examples: $(OUTPUT)/examples/observe_command
+
+$(OUTPUT)/examples/observe_command: examples/observe_command.c $(LIBVIV) \
+		$(OUTPUT)/pc-local/vivarium.pc | $(OUTPUT)/examples
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wall -o $@ $< $$(PKG_CONFIG_PATH=$(OUTPUT)/pc-local \
+		$(PKG_CONFIG) --cflags --libs --static vivarium)
+
+# The same pkg-config file, pointing at the build tree instead of PREFIX.
+$(OUTPUT)/pc-local/vivarium.pc: lib/vivarium.pc.in
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|^includedir=.*|includedir=$(CURDIR)/lib|' \
+		-e 's|^libdir=.*|libdir=$(CURDIR)/$(OUTPUT)|' \
+		-e 's|^Cflags:.*|Cflags: -I$(CURDIR)/lib -I$(CURDIR)/bpf|' \
+		-e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|dev|' $< > $@
+
+# ---- set-up -----------------------------------------------------------------
+
+# Debian packages the build and the tests need. Installs only what is
+# missing, so a prepared machine pays one dpkg query.
+DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
+	luajit libluajit-5.1-dev lua-cjson lua-busted make gcc libc6-dev
+
+deps:
+	$(Q)missing=; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | \
+			grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	[ "$$(id -u)" = 0 ] || { echo "deps: missing$$missing; run as root" \
+		"to install them" >&2; exit 1; }; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+		$$missing >/dev/null
+
+# bpffs for pins, tracefs for tracepoints, securityfs for the LSM list.
+MOUNTS := bpf:/sys/fs/bpf tracefs:/sys/kernel/tracing securityfs:/sys/kernel/security
+
+mounts:
+	$(Q)for m in $(MOUNTS); do fs=$${m%%:*} dir=$${m#*:}; \
+		grep -qs " $$dir $$fs " /proc/mounts && continue; \
+		[ "$$(id -u)" = 0 ] || { echo "mounts: $$fs is not mounted at" \
+			"$$dir; as root: mount -t $$fs $$fs $$dir" >&2; exit 1; }; \
+		mount -t $$fs $$fs $$dir || exit 1; \
+	done
+
+# ---- running ----------------------------------------------------------------
+
+demo: deps mounts
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)sh examples/demo.sh $(VIVARIUM)
+
+check: deps mounts
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-c test-lua test-kernel
+
+test: test-c test-lua
+
+test-c: $(CTESTS)
+	$(Q)set -e; for t in $(CTESTS); do echo "  TEST     $$t"; $$t; done
+
+$(OUTPUT)/spec/%: spec/c/%.c $(LIBVIV) | $(OUTPUT)/spec
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBVIV) $(LIBS)
+
+# Debian's busted script starts plain lua 5.1; run it under LuaJIT instead.
+BUSTED := $(LUAJIT) /usr/bin/busted
+
+test-lua:
+	$(Q)$(BUSTED) --run=default
+
+test-kernel: $(VIVARIUM)
+	$(Q)VIVARIUM=$(CURDIR)/$(VIVARIUM) $(BUSTED) --run=kernel
+
+# ---- install ----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/lua/5.1
+	install -m 0755 $(VIVARIUM) $(DESTDIR)$(PREFIX)/bin/vivarium
+	install -m 0644 $(LIBVIV) $(DESTDIR)$(PREFIX)/lib/libvivarium.a
+	install -m 0644 lib/vivarium.h bpf/viv_event.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(OUTPUT)/vivarium.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} \
+		$(DESTDIR)$(PREFIX)/share/lua/5.1/{} \;
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vivarium $(DESTDIR)$(PREFIX)/lib/libvivarium.a \
+		$(DESTDIR)$(PREFIX)/include/vivarium.h \
+		$(DESTDIR)$(PREFIX)/include/viv_event.h \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/vivarium.pc
+	rm -rf $(DESTDIR)$(PREFIX)/share/lua/5.1/vivarium \
+		$(DESTDIR)$(PREFIX)/share/lua/5.1/vivarium.lua
+
+clean:
+	rm -rf $(OUTPUT)
