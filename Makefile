@@ -110,7 +110,7 @@ $(OUTPUT)/lua/%.o: $(LUA_SRCS) | $(OUTPUT)/lua
 	$(call msg,LUAC,$@)
 	$(Q)$(LUAJIT) -b -n $* lua/$(subst .,/,$*).lua $@
 
-$(OUTPUT)/bin/%.o: bin/%.c bin/*.h lib/vivarium.h bpf/viv_event.h | $(OUTPUT)/bin
+$(OUTPUT)/bin/%.o: bin/%.c bin/*.h lib/*.h bpf/viv_event.h | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LUAJIT_CFLAGS) -c $< -o $@
 

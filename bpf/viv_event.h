@@ -6,7 +6,7 @@
  * decodes them; the Lua and Ruby hosts only ever see decoded events. The
  * file includes nothing from the kernel so that BPF C (which gets its types
  * from vmlinux.h) and user-space C share one definition. Sizes are fixed
- * and padding is spelled out; lib/decode.c asserts every size, so a layout
+ * and padding is spelled out; lib/event.c asserts every size, so a layout
  * change that forgets one side fails the build instead of printing garbage.
  */
 #ifndef VIV_EVENT_H

@@ -183,6 +183,9 @@ const char *viv_kernel__backend(const struct viv_kernel *k, enum viv_kind kind,
 /* The VIV_EVENT_BIT() mask of events switched on. */
 uint32_t viv_kernel__events(const struct viv_kernel *k);
 
+/* The directory holding the pins, NULL when nothing is pinned. */
+const char *viv_kernel__pin_dir(const struct viv_kernel *k);
+
 /* Sum of the per-CPU counters, indexed by enum viv_stat. */
 int viv_kernel__stats(const struct viv_kernel *k, uint64_t stats[VIV_STAT_MAX]);
 

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The consumer side: a ring of records about this process, registered
+ * through a daemon's socket or with a kernel side loaded here.
+ *
+ * Once open, an observer only touches its mmapped pages: pending() and
+ * drain() make no system call, so they neither block nor fail when a
+ * daemon goes away (its ring then simply stays quiet).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "protocol.h"
+#include "ring.h"
+
+struct viv_observer {
+	/* First: pending() reads nothing else. */
+	struct viv_ring ring;
+	const struct viv_lost *lost;
+	size_t lost_len;
+	uint64_t lost_base;	/* the slot's count when we opened */
+	uint64_t invalid;	/* records that failed to decode */
+	struct viv_kernel *k;	/* local mode */
+	uint32_t id;
+	uint32_t slot;
+	pid_t pid;		/* who registered: a forked child must not
+				 * deregister its parent */
+	int sock;		/* daemon mode: closing it deregisters */
+	bool draining;
+};
+
+/* ---- talking to a daemon ------------------------------------------------ */
+
+static int daemon_connect(const char *path, int *fdp)
+{
+	struct timeval tv = {
+		.tv_sec = VIV_MSG_TIMEOUT_MS / 1000,
+		.tv_usec = VIV_MSG_TIMEOUT_MS % 1000 * 1000,
+	};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A daemon that hangs must not hang us: both timeouts also bound
+	 * connect() on a full backlog. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err == -EAGAIN ? -ETIMEDOUT : err;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int send_hello(int fd, uint16_t type)
+{
+	struct viv_msg_hello h = {
+		.magic = VIV_MSG_MAGIC,
+		.version = VIV_MSG_VERSION,
+		.type = type,
+	};
+	ssize_t n;
+
+	n = send(fd, &h, sizeof(h), MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	return 0;
+}
+
+/*
+ * Receive one message and up to @max descriptors with it. More
+ * descriptors than that, or a message that does not fit, is an error and
+ * every descriptor received is closed.
+ */
+static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, int max,
+			int *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+	bool bad = false;
+	size_t i, n;
+	ssize_t ret;
+	int *fdp;
+
+	*nfds = 0;
+	ret = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (ret < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fdp = (int *)CMSG_DATA(cm);
+		for (i = 0; i < n; i++) {
+			if (*nfds < max)
+				fds[(*nfds)++] = fdp[i];
+			else {
+				close(fdp[i]);
+				bad = true;
+			}
+		}
+	}
+	if (bad || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		while (*nfds)
+			close(fds[--*nfds]);
+		return -EPROTO;
+	}
+	return ret;
+}
+
+/* Register through the connection in o->sock; closes it on failure. */
+static int daemon_register(struct viv_observer *o, const char *path,
+			   struct viv_registration *reg)
+{
+	/* Room for more than a welcome, so a longer message shows as one. */
+	char buf[2 * sizeof(struct viv_msg_welcome)];
+	struct viv_msg_welcome w;
+	int fds[2], nfds, err;
+	ssize_t n;
+
+	err = send_hello(o->sock, VIV_MSG_REGISTER);
+	if (err)
+		goto err_warn;
+
+	n = recv_fds(o->sock, buf, sizeof(buf), fds, 2, &nfds);
+	if (n <= 0) {
+		/* A daemon closes without a word on a hello it cannot
+		 * read. */
+		err = n ? n : -ECONNRESET;
+		goto err_warn;
+	}
+	err = viv_msg_welcome__parse(buf, n, &w);
+	if (!err && w.err)
+		err = w.err;
+	else if (!err && nfds != 2)
+		err = -EPROTO;
+	if (err) {
+		while (nfds)
+			close(fds[--nfds]);
+		goto err_warn;
+	}
+
+	reg->id = w.id;
+	reg->ring_size = w.ring_size;
+	reg->ring_fd = fds[0];
+	reg->lost_fd = fds[1];
+	return 0;
+
+err_warn:
+	pr_warn("observer: daemon at %s refused to register us: %s\n", path,
+		viv_errstr(err));
+	close(o->sock);
+	o->sock = -1;
+	return err;
+}
+
+int viv_daemon__status(const char *sock_path, char *buf, size_t len)
+{
+	char msg[sizeof(struct viv_msg_status) + VIV_STATUS_MAX + 1];
+	struct viv_msg_status h;
+	const char *text;
+	int fd, nfds, err;
+	size_t n;
+	ssize_t got;
+
+	if (!buf || !len)
+		return -EINVAL;
+	buf[0] = '\0';
+	err = daemon_connect(sock_path, &fd);
+	if (err)
+		return err;
+	err = send_hello(fd, VIV_MSG_STATUS);
+	if (err)
+		goto out;
+
+	got = recv_fds(fd, msg, sizeof(msg), NULL, 0, &nfds);
+	if (got <= 0) {
+		err = got ? got : -ECONNRESET;
+		goto out;
+	}
+	err = viv_msg_status__parse(msg, got, &h, &text);
+	if (!err)
+		err = h.err;
+	if (err)
+		goto out;
+	n = h.len < len - 1 ? h.len : len - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+out:
+	close(fd);
+	return err;
+}
+
+/* ---- observer ----------------------------------------------------------- */
+
+static int local_register(struct viv_observer *o,
+			  const struct viv_observer_opts *opts,
+			  struct viv_registration *reg)
+{
+	struct viv_kernel_opts kopts = {
+		.pin_dir = NULL,	/* ours alone, gone when we exit */
+		.events = opts ? opts->events : 0,
+	};
+	uint32_t size = opts && opts->ring_size ? opts->ring_size
+						: VIV_DEFAULT_RING_SIZE;
+	int err;
+
+	o->k = viv_kernel__load(&kopts);
+	if (!o->k)
+		return -errno;
+	err = viv_kernel__add_observer(o->k, o->pid, size, reg);
+	if (err) {
+		viv_kernel__close(o->k);
+		o->k = NULL;
+	}
+	return err;
+}
+
+static int map_registration(struct viv_observer *o,
+			    const struct viv_registration *reg)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	void *lost;
+	int err;
+
+	err = viv_ring__map(&o->ring, reg->ring_fd, reg->ring_size);
+	if (err)
+		return err;
+	o->id = reg->id;
+	o->slot = reg->id % VIV_MAX_OBSERVERS;
+
+	o->lost_len = (VIV_MAX_OBSERVERS * sizeof(struct viv_lost) + page - 1) &
+		      ~(page - 1);
+	lost = mmap(NULL, o->lost_len, PROT_READ, MAP_SHARED, reg->lost_fd, 0);
+	if (lost == MAP_FAILED) {
+		/* Records still flow; only the count of dropped ones is
+		 * missing, which the user has to know. */
+		pr_warn("observer %u: records the kernel drops will not be counted: "
+			"failed to mmap %s: %s\n",
+			reg->id, "viv_lost", viv_errstr(errno));
+		return 0;
+	}
+	o->lost = lost;
+	if (__atomic_load_n(&o->lost[o->slot].id, __ATOMIC_ACQUIRE) == o->id)
+		o->lost_base = __atomic_load_n(&o->lost[o->slot].count,
+					       __ATOMIC_RELAXED);
+	return 0;
+}
+
+static const char *pin_dir_of(const struct viv_observer_opts *opts)
+{
+	const char *env = getenv("VIVARIUM_BPF_PIN_DIR");
+
+	if (opts && opts->pin_dir && *opts->pin_dir)
+		return opts->pin_dir;
+	if (env && *env)
+		return env;
+	return VIV_DEFAULT_PIN_DIR;
+}
+
+struct viv_observer *viv_observer__open(const struct viv_observer_opts *opts)
+{
+	enum viv_connect connect = opts ? opts->connect : VIV_CONNECT_AUTO;
+	struct viv_registration reg = { .ring_fd = -1, .lost_fd = -1 };
+	struct viv_observer *o;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int err;
+
+	if (connect != VIV_CONNECT_AUTO && connect != VIV_CONNECT_DAEMON &&
+	    connect != VIV_CONNECT_LOCAL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->sock = -1;
+	o->pid = getpid();
+
+	if (connect == VIV_CONNECT_LOCAL)
+		goto local;
+
+	err = viv_socket_path(pin_dir_of(opts), path, sizeof(path));
+	if (err) {
+		pr_warn("observer: no socket path for pin dir %s: %s\n",
+			pin_dir_of(opts), viv_errstr(err));
+		goto err_free;
+	}
+	err = daemon_connect(path, &o->sock);
+	if (!err) {
+		err = daemon_register(o, path, &reg);
+		if (err)
+			goto err_free;
+		goto map;
+	}
+	if (connect == VIV_CONNECT_DAEMON ||
+	    (err != -ENOENT && err != -ECONNREFUSED)) {
+		pr_warn("observer: failed to reach a vivarium daemon at %s: %s\n",
+			path, viv_errstr(err));
+		goto err_free;
+	}
+	if (geteuid() != 0) {
+		pr_warn("no vivarium daemon at %s and not root: start one with "
+			"`sudo vivarium daemon`, or run as root\n", path);
+		err = -ECONNREFUSED;
+		goto err_free;
+	}
+	pr_debug("observer: no daemon at %s, loading the kernel side here\n",
+		 path);
+
+local:
+	err = local_register(o, opts, &reg);
+	if (err)
+		goto err_free;
+
+map:
+	err = map_registration(o, &reg);
+	/* The mappings hold the ring and the counters from now on. */
+	close(reg.ring_fd);
+	close(reg.lost_fd);
+	if (err)
+		goto err_close;
+	pr_debug("observer %u: open (%s, %u byte ring)\n", o->id,
+		 viv_observer__mode(o), reg.ring_size);
+	return o;
+
+err_close:
+	if (o->k) {
+		viv_kernel__remove_observer(o->k, reg.id, o->pid);
+		viv_kernel__close(o->k);
+	}
+	if (o->sock >= 0)
+		close(o->sock);
+err_free:
+	free(o);
+	errno = -err;
+	return NULL;
+}
+
+bool viv_observer__pending(const struct viv_observer *o)
+{
+	return viv_ring__pending(&o->ring);
+}
+
+struct drain_ctx {
+	struct viv_observer *o;
+	viv_event_fn fn;
+	void *ctx;
+	int n;
+};
+
+static int drain_one(void *ctx, const void *rec, uint32_t len)
+{
+	struct drain_ctx *d = ctx;
+	struct viv_event ev;
+
+	if (viv_event__decode(rec, len, &ev)) {
+		d->o->invalid++;
+		pr_debug("observer %u: dropped a malformed record of %u "
+			 "bytes\n", d->o->id, len);
+		return 0;
+	}
+	d->n++;
+	return d->fn(d->ctx, &ev);
+}
+
+int viv_observer__drain(struct viv_observer *o, viv_event_fn fn, void *ctx)
+{
+	struct drain_ctx d = { .o = o, .fn = fn, .ctx = ctx };
+	int err;
+
+	if (!o || !fn)
+		return -EINVAL;
+	/*
+	 * A callback that ends up here again (a formatter whose Lua code
+	 * trips the boundary hook) would be handed the record it is still
+	 * holding, which is consumed only when the callback returns. So the
+	 * inner call hands over nothing. The callback must return normally,
+	 * not longjmp out, or this observer stays marked as draining.
+	 */
+	if (o->draining)
+		return 0;
+	o->draining = true;
+	err = viv_ring__consume(&o->ring, drain_one, &d);
+	o->draining = false;
+	if (err < 0) {
+		pr_warn("observer %u: ring holds a record header that "
+			"cannot be right\n", o->id);
+		return err;
+	}
+	return d.n;
+}
+
+uint64_t viv_observer__lost(const struct viv_observer *o)
+{
+	const struct viv_lost *l = o->lost ? &o->lost[o->slot] : NULL;
+	uint64_t count = 0;
+
+	/* The slot belongs to us only while it carries our id. */
+	if (l && __atomic_load_n(&l->id, __ATOMIC_ACQUIRE) == o->id)
+		count = __atomic_load_n(&l->count, __ATOMIC_RELAXED) -
+			o->lost_base;
+	return count + o->invalid;
+}
+
+const char *viv_observer__mode(const struct viv_observer *o)
+{
+	return o->k ? "local" : "daemon";
+}
+
+uint32_t viv_observer__id(const struct viv_observer *o)
+{
+	return o->id;
+}
+
+struct viv_kernel *viv_observer__kernel(const struct viv_observer *o)
+{
+	return o->k;
+}
+
+void viv_observer__close(struct viv_observer *o)
+{
+	int err;
+
+	if (!o)
+		return;
+	viv_ring__unmap(&o->ring);
+	if (o->lost)
+		munmap((void *)o->lost, o->lost_len);
+	/* A forked child holds copies of the parent's mappings and socket;
+	 * only the process that registered deregisters. */
+	if (o->k && getpid() == o->pid) {
+		err = viv_kernel__remove_observer(o->k, o->id, o->pid);
+		if (err)
+			pr_warn("observer %u: failed to deregister: %s\n",
+				o->id, viv_errstr(err));
+		viv_kernel__close(o->k);
+	}
+	if (o->sock >= 0)
+		close(o->sock);
+	free(o);
+}
