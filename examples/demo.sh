@@ -7,6 +7,8 @@ set -eu
 viv=${1:-.output/vivarium}
 examples=$(dirname "$0")
 run_dir=$(mktemp -d /tmp/vivarium-demo.XXXXXX)
+# observers that are not root must be able to reach the socket
+chmod 0755 "$run_dir"
 export VIVARIUM_BPF_PIN_DIR=/sys/fs/bpf/vivarium-demo-$$
 export VIVARIUM_SOCKET=$run_dir/vivarium.sock
 

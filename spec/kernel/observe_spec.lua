@@ -85,7 +85,7 @@ local function assert_attributed(events, unique, port)
   assert.is_true(#a >= 1, "no path_open of the unique file in opens_file")
   assert.equal("medium", a[1].severity)
   assert.is_true(a[1].fields.ret >= 0)
-  assert.matches("path=/tmp/" .. unique .. "%-a", a[1].payload)
+  assert.is_truthy(a[1].payload:find("path=/tmp/" .. unique .. "-a", 1, true))
 
   local b = {}
   for _, e in ipairs(support.find(events, { event = "proc_exec" })) do
@@ -206,8 +206,8 @@ fails()
   end)
 
   it("says so when bpffs is not mounted", function()
-    local rc, _, err = support.sh(("unshare -m sh -c 'umount -l /sys/fs/bpf && " ..
-      "exec %s %s daemon --pin-dir %s'"):format(support.env_prefix(env),
+    local rc, _, err = support.sh(("%s unshare -m sh -c 'umount -l /sys/fs/bpf && " ..
+      "exec %s daemon --pin-dir %s'"):format(support.env_prefix(env),
       quote(support.binary), quote(env.pin_dir)))
     assert.equal(1, rc)
     assert.matches("mount %-t bpf", err)
@@ -216,8 +216,8 @@ fails()
   it("says so when the kernel has no BTF", function()
     local script = dir .. "/noop.lua"
     support.write(script, "local x = 1\n")
-    local rc, _, err = support.sh(("unshare -m sh -c 'mount --bind /dev/null " ..
-      "/sys/kernel/btf/vmlinux && exec %s %s observe %s'"):format(
+    local rc, _, err = support.sh(("%s unshare -m sh -c 'mount --bind /dev/null " ..
+      "/sys/kernel/btf/vmlinux && exec %s observe %s'"):format(
       support.env_prefix(env), quote(support.binary), quote(script)))
     assert.equal(1, rc)
     assert.matches("BTF", err)

@@ -192,17 +192,27 @@ end
 
 
 -- What a run may leave behind: pins, loaded programs named viv_*, and
--- vivarium processes.
+-- vivarium processes. The kernel frees a program shortly after its last
+-- reference goes, so programs get two seconds to disappear.
 function M.leftovers(env)
   local found = {}
   if os.execute("test -e " .. M.quote(env.pin_dir)) == 0 then
     found[#found + 1] = "pin dir " .. env.pin_dir
   end
-  local _, progs = M.sh("bpftool prog list 2>/dev/null | grep -o 'name viv_[a-z_0-9]*'")
+  local progs
+  for _ = 1, 20 do
+    _, progs = M.sh("bpftool prog list 2>/dev/null | grep -o 'name viv_[a-z_0-9]*'")
+    if progs == "" then
+      break
+    end
+    os.execute("sleep 0.1")
+  end
   if progs ~= "" then
     found[#found + 1] = "programs: " .. progs:gsub("\n", " ")
   end
-  local _, procs = M.sh("pgrep -f " .. M.quote(M.binary .. " ") .. " || true")
+  -- the bracket keeps pgrep from matching the shell that runs it
+  local name = M.binary:gsub("^(.*/)(.)", "%1[%2]")
+  local _, procs = M.sh("pgrep -f " .. M.quote("^" .. name .. " ") .. " || true")
   if procs ~= "" then
     found[#found + 1] = "processes: " .. procs:gsub("\n", " ")
   end
