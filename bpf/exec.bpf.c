@@ -49,24 +49,25 @@ int BPF_PROG(viv_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct viv_owner who, *spawned;
 	struct viv_proc_exec *e;
 	struct mm_struct *mm;
 	__u32 old = old_pid;
-	__u32 id, *spawned;
 
 	if (!viv_enabled(VIV_KIND_PROC_EXEC))
 		return 0;
-	id = viv_target(pid_tgid);
-	if (!id && old != (__u32)pid_tgid) {
+	if (!viv_target(pid_tgid, &who)) {
 		/* task.bpf.c may not have moved the entry yet. */
+		if (old == (__u32)pid_tgid)
+			return 0;
 		spawned = bpf_map_lookup_elem(&config_spawned_targets, &old);
-		id = spawned ? *spawned : 0;
+		if (!spawned)
+			return 0;
+		who = *spawned;
 	}
-	if (!id)
-		return 0;
 	if (old != (__u32)pid_tgid)
 		bpf_map_delete_elem(&viv_inflight, &old);
-	e = viv_reserve(id, VIV_KIND_PROC_EXEC, sizeof(*e), pid_tgid);
+	e = viv_reserve(&who, VIV_KIND_PROC_EXEC, sizeof(*e), pid_tgid);
 	if (!e)
 		return 0;
 	e->ret = 0;
@@ -90,14 +91,17 @@ int BPF_PROG(viv_sched_process_exec, struct task_struct *p, pid_t old_pid,
 static __always_inline void gather_argv(struct viv_proc_exec *e,
 					const char *const *argv)
 {
-	struct viv_scratch *s = viv_scratch_get();
+	struct viv_scratch *s;
 	__u32 argc = 0;
 	const char *arg;
 	__u64 len;
 	long off = 0, n;
 	int i;
 
-	if (!argv || !s)
+	if (!argv)
+		return;
+	s = viv_scratch_get();
+	if (!s)
 		return;
 	for (i = 0; i < VIV_ARGV_SCAN; i++) {
 		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i])) {
@@ -125,6 +129,7 @@ static __always_inline void gather_argv(struct viv_proc_exec *e,
 	len = args_len(off);
 	if (len && !bpf_probe_read_kernel(e->args, len, s->buf))
 		args_end(e, len);
+	viv_scratch_put(s);
 }
 
 static __always_inline int exec_exit(long ret)
@@ -135,7 +140,7 @@ static __always_inline int exec_exit(long ret)
 
 	if (!viv_take(VIV_KIND_PROC_EXEC, (__u32)pid_tgid, &args) || ret >= 0)
 		return 0;
-	e = viv_reserve(args.id, VIV_KIND_PROC_EXEC, sizeof(*e), pid_tgid);
+	e = viv_reserve(&args.who, VIV_KIND_PROC_EXEC, sizeof(*e), pid_tgid);
 	if (!e)
 		return 0;
 	e->ret = ret;

@@ -1,109 +1,22 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * path_open: every open(2) family call of an observed task, with the path
- * as the task gave it or, for a relative path that opened, rebuilt from
- * the dentry it opened.
+ * path_open on the tracepoint backend: every open(2) family call of an
+ * observed task, with the path as the task gave it or, for a relative
+ * path, rebuilt from the dentry it opened or the directory it named.
+ * file_getdents on both backends: no LSM hook sees a directory read.
  */
-#include "common.h"
-
-/*
- * Path of the file at descriptor @fd of the current task, written into
- * @s->buf, as the task sees it: the walk up stops at the task's root
- * directory (chroot, pivot_root) or at the root of its mount tree. The
- * struct file and struct dentry offsets come from user space (lib/btf.c,
- * overridable from the environment); everything else is CO-RE.
- */
-static __always_inline long path_from_fd(struct viv_scratch *s, long fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	__u32 mnt_off = bpf_core_field_offset(struct mount, mnt);
-	struct dentry *dentry, *parent, *root, *top;
-	struct vfsmount *vfs, *top_mnt;
-	struct fdtable *fdt;
-	struct file **fds;
-	struct mount *mnt;
-	struct file *file;
-	struct path *path;
-	long off = 0;
-	int i, n;
-
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return -1;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return -1;
-	path = (void *)file + viv_config.file_f_path_off;
-	vfs = BPF_CORE_READ(path, mnt);
-	dentry = BPF_CORE_READ(path, dentry);
-	mnt = (void *)vfs - mnt_off;
-	top = BPF_CORE_READ(task, fs, root.dentry);
-	top_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	s->depth = 0;
-
-	for (i = 0; i < VIV_DENTRY_DEPTH + VIV_MOUNT_DEPTH; i++) {
-		if (dentry == top && vfs == top_mnt)
-			break;
-		root = BPF_CORE_READ(vfs, mnt_root);
-		if (dentry == root) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-			/* The root mount of a tree is its own parent. */
-			if (up == mnt)
-				break;
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfs = (void *)up + mnt_off;
-			continue;
-		}
-		parent = BPF_CORE_READ(dentry, d_parent);
-		/* A file system root that is not a mount's root: detached. */
-		if (parent == dentry || s->depth >= VIV_DENTRY_DEPTH)
-			return -1;
-		s->dentries[s->depth & (VIV_DENTRY_DEPTH - 1)] = dentry;
-		s->depth++;
-		dentry = parent;
-	}
-	if (i == VIV_DENTRY_DEPTH + VIV_MOUNT_DEPTH)
-		return -1;
-
-	for (i = 0; i < VIV_DENTRY_DEPTH; i++) {
-		struct qstr *name;
-
-		if (i >= s->depth || off >= VIV_PATH_MAX - 1)
-			break;
-		dentry = s->dentries[(s->depth - 1 - i) &
-				     (VIV_DENTRY_DEPTH - 1)];
-		name = (void *)dentry + viv_config.dentry_d_name_off;
-		s->buf[off & VIV_SCRATCH_MASK] = '/';
-		off++;
-		n = bpf_probe_read_kernel_str(&s->buf[off & VIV_SCRATCH_MASK],
-					      VIV_PATH_MAX,
-					      BPF_CORE_READ(name, name));
-		if (n <= 0)
-			return -1;
-		off += n - 1;
-	}
-	/* Cut short: the relative path as given says more. */
-	if (off >= VIV_PATH_MAX - 1)
-		return -1;
-	if (!off)
-		s->buf[off++] = '/';
-	return off;
-}
+#include "path.h"
 
 static __always_inline int path_open_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct viv_path_open *e;
-	struct viv_scratch *s;
 	struct viv_args args;
 	struct open_how how;
-	long len;
 
 	if (!viv_take(VIV_KIND_PATH_OPEN, (__u32)pid_tgid, &args))
 		return 0;
-	e = viv_reserve(args.id, VIV_KIND_PATH_OPEN, sizeof(*e), pid_tgid);
+	e = viv_reserve(&args.who, VIV_KIND_PATH_OPEN, sizeof(*e), pid_tgid);
 	if (!e)
 		return 0;
 	e->ret = ret;
@@ -119,20 +32,16 @@ static __always_inline int path_open_exit(long ret)
 			e->mode = how.mode;
 		}
 	}
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path),
-				    (void *)args.a[0]) < 0) {
-		e->path[0] = '\0';
-		viv_stat(VIV_STAT_READ_FAIL);
-	}
-	if (ret >= 0 && e->path[0] != '/' && (s = viv_scratch_get())) {
-		len = path_from_fd(s, ret);
-		/* Copy only the path: the rest of the scratch buffer holds
-		 * other observers' data. */
-		if (len > 0 && len < VIV_PATH_MAX &&
-		    !bpf_probe_read_kernel(e->path, len, s->buf)) {
-			e->path[len & (VIV_PATH_MAX - 1)] = '\0';
-			e->resolved = VIV_PATH_FROM_DENTRY;
-		}
+	viv_user_str(e->path, sizeof(e->path), args.a[0]);
+	/* A relative path that opened: the file's own path, symlinks
+	 * followed; one that did not: the directory's path and the name. */
+	if (e->path[0] != '/' && ret >= 0)
+		e->resolved = viv_path_of_fd(e->path, ret);
+	if (e->resolved == VIV_PATH_AS_GIVEN)
+		e->resolved = viv_path_at(e->path, args.a[4], args.a[0]);
+	if (!viv_prefix_match(e->path)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
 	}
 	viv_submit(e);
 	return 0;
@@ -147,8 +56,8 @@ static __always_inline int path_open_exit(long ret)
 SEC("tracepoint/syscalls/sys_enter_openat")
 int viv_openat_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return viv_save(VIV_KIND_PATH_OPEN, ctx->args[1], ctx->args[2],
-			ctx->args[3], 0);
+	return viv_save6(VIV_KIND_PATH_OPEN, ctx->args[1], ctx->args[2],
+			 ctx->args[3], 0, ctx->args[0], 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
@@ -165,7 +74,8 @@ int viv_openat_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int viv_openat2_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return viv_save(VIV_KIND_PATH_OPEN, ctx->args[1], 0, 0, ctx->args[2]);
+	return viv_save6(VIV_KIND_PATH_OPEN, ctx->args[1], 0, 0, ctx->args[2],
+			 ctx->args[0], 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
@@ -181,8 +91,8 @@ int viv_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_open")
 int viv_open_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return viv_save(VIV_KIND_PATH_OPEN, ctx->args[0], ctx->args[1],
-			ctx->args[2], 0);
+	return viv_save6(VIV_KIND_PATH_OPEN, ctx->args[0], ctx->args[1],
+			 ctx->args[2], 0, VIV_AT_FDCWD, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -194,13 +104,70 @@ int viv_open_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_creat")
 int viv_creat_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return viv_save(VIV_KIND_PATH_OPEN, ctx->args[0],
-			VIV_O_CREAT | VIV_O_WRONLY | VIV_O_TRUNC,
-			ctx->args[1], 0);
+	return viv_save6(VIV_KIND_PATH_OPEN, ctx->args[0],
+			 VIV_O_CREAT | VIV_O_WRONLY | VIV_O_TRUNC,
+			 ctx->args[1], 0, VIV_AT_FDCWD, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int viv_creat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return path_open_exit(ctx->ret);
+}
+
+/*
+ * sys_enter_getdents64 / sys_exit_getdents64: every read of a directory's
+ * entries (readdir(3), ls), one record per call, so a listing is several
+ * records ending with ret 0. No LSM hook runs here (file_permission does,
+ * for every read too), hence the tracepoint on both backends. The
+ * directory's path comes from the descriptor's file. Misses io_uring,
+ * which has no getdents operation on the kernels we support.
+ */
+SEC("tracepoint/syscalls/sys_enter_getdents64")
+int viv_getdents64_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return viv_save(VIV_KIND_FILE_GETDENTS, ctx->args[0], ctx->args[2],
+			0, 0);
+}
+
+static __always_inline int getdents_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct viv_file_getdents *e;
+	struct viv_args args;
+
+	if (!viv_take(VIV_KIND_FILE_GETDENTS, (__u32)pid_tgid, &args))
+		return 0;
+	e = viv_reserve(&args.who, VIV_KIND_FILE_GETDENTS, sizeof(*e),
+			pid_tgid);
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->fd = args.a[0];
+	e->count = args.a[1];
+	e->path[0] = '\0';
+	e->resolved = viv_path_of_fd(e->path, (int)args.a[0]);
+	viv_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_getdents64")
+int viv_getdents64_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return getdents_exit(ctx->ret);
+}
+
+/* getdents(2), the 32-bit-inode call that x86-64 still has and arm64
+ * never had; optional as open(2) is. */
+SEC("tracepoint/syscalls/sys_enter_getdents")
+int viv_getdents_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return viv_save(VIV_KIND_FILE_GETDENTS, ctx->args[0], ctx->args[2],
+			0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_getdents")
+int viv_getdents_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return getdents_exit(ctx->ret);
 }

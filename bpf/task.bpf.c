@@ -22,6 +22,7 @@ int BPF_PROG(viv_sched_process_fork, struct task_struct *parent,
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ptid = BPF_CORE_READ(parent, pid);
+	struct viv_owner who, *spawned;
 	__u32 ctid;
 	__u32 *id;
 
@@ -30,13 +31,17 @@ int BPF_PROG(viv_sched_process_fork, struct task_struct *parent,
 		/* A new thread of the observer itself matches by tgid. */
 		if (BPF_CORE_READ(child, tgid) == ptgid)
 			return 0;
+		/* The observer's thread that forked is the origin. */
+		who.id = *id;
+		who.origin = ptid;
 	} else {
-		id = bpf_map_lookup_elem(&config_spawned_targets, &ptid);
-		if (!id)
+		spawned = bpf_map_lookup_elem(&config_spawned_targets, &ptid);
+		if (!spawned)
 			return 0;
+		who = *spawned;
 	}
 	ctid = BPF_CORE_READ(child, pid);
-	if (bpf_map_update_elem(&config_spawned_targets, &ctid, id, BPF_ANY))
+	if (bpf_map_update_elem(&config_spawned_targets, &ctid, &who, BPF_ANY))
 		viv_stat(VIV_STAT_TASK_FULL);
 	return 0;
 }
@@ -47,8 +52,8 @@ int BPF_PROG(viv_sched_process_fork, struct task_struct *parent,
  * group_dead, 6.1 does not; the field read works on both). The observer's
  * own entry goes with its last thread, so a crashed observer leaves no
  * target behind for a reused pid. A thread killed inside a syscall never
- * reaches sys_exit, so its saved arguments are dropped here too. tp_btf
- * since 5.5. Misses nothing.
+ * reaches sys_exit, so its saved arguments are dropped here too, with the
+ * ids a failed exec kept (priv.bpf.c). tp_btf since 5.5. Misses nothing.
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(viv_sched_process_exit, struct task_struct *p)
@@ -58,6 +63,7 @@ int BPF_PROG(viv_sched_process_exit, struct task_struct *p)
 
 	bpf_map_delete_elem(&config_spawned_targets, &tid);
 	bpf_map_delete_elem(&viv_inflight, &tid);
+	bpf_map_delete_elem(&viv_exec_creds, &tid);
 	if (BPF_CORE_READ(p, signal, live.counter) == 0)
 		bpf_map_delete_elem(&config_root_targets, &tgid);
 	return 0;
@@ -75,15 +81,15 @@ int BPF_PROG(viv_sched_process_exec_task, struct task_struct *p,
 	     pid_t old_pid)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
+	struct viv_owner *who;
 	__u32 old = old_pid;
-	__u32 *id;
 
 	if (tid == old)
 		return 0;
-	id = bpf_map_lookup_elem(&config_spawned_targets, &old);
-	if (!id)
+	who = bpf_map_lookup_elem(&config_spawned_targets, &old);
+	if (!who)
 		return 0;
-	if (bpf_map_update_elem(&config_spawned_targets, &tid, id, BPF_ANY))
+	if (bpf_map_update_elem(&config_spawned_targets, &tid, who, BPF_ANY))
 		viv_stat(VIV_STAT_TASK_FULL);
 	bpf_map_delete_elem(&config_spawned_targets, &old);
 	return 0;

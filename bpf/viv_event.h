@@ -31,11 +31,30 @@
 #define VIV_SOCKADDR_MAX	112
 #define VIV_COMM_LEN		16
 
+#define VIV_MOUNT_SRC_MAX	128
+#define VIV_FSTYPE_MAX		32
+#define VIV_DNS_MAX		256
+
+/* Numbers are part of the wire format: append, never renumber. */
 enum viv_kind {
 	VIV_KIND_NONE		= 0,
 	VIV_KIND_PATH_OPEN	= 1,
 	VIV_KIND_PROC_EXEC	= 2,
 	VIV_KIND_SOCK_CONNECT	= 3,
+	VIV_KIND_FILE_SYMLINK	= 4,
+	VIV_KIND_FILE_HARDLINK	= 5,
+	VIV_KIND_FILE_RENAME	= 6,
+	VIV_KIND_FILE_CHMOD	= 7,
+	VIV_KIND_FILE_GETDENTS	= 8,
+	VIV_KIND_PTRACE_CHECK	= 9,
+	VIV_KIND_SB_MOUNT	= 10,
+	VIV_KIND_KERNEL_READ_FILE = 11,
+	VIV_KIND_TASK_KILL	= 12,
+	VIV_KIND_SETID_CHANGE	= 13,
+	VIV_KIND_CAPABLE_CHECK	= 14,
+	VIV_KIND_BPRM_CREDS	= 15,
+	VIV_KIND_ODD_SOCKET	= 16,
+	VIV_KIND_DNS_REQ	= 17,
 	VIV_KIND_MAX,
 };
 
@@ -47,13 +66,25 @@ struct viv_event_hdr {
 	__u16 size;		/* sizeof the whole record */
 	__u32 pid;		/* tgid of the task that caused it */
 	__u32 tid;		/* its thread id */
-	__u32 pad;
+	/*
+	 * The observer's own thread this record descends from: tid itself
+	 * for the observer's threads, and for a descendant process the
+	 * observer thread that forked its ancestor. Lets a host with several
+	 * threads report each record at the boundary of the thread that
+	 * caused it.
+	 */
+	__u32 origin;
 	__u64 ktime_ns;		/* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 };
 
-/* Flags of struct viv_path_open.resolved */
+/*
+ * Where a path came from (the `resolved` members). LSM hooks see the
+ * kernel's objects and give absolute paths; syscall tracepoints see the
+ * caller's string and rebuild relative ones from the file when they can.
+ */
 #define VIV_PATH_AS_GIVEN	0	/* path is the user's string */
-#define VIV_PATH_FROM_DENTRY	1	/* path was rebuilt from the opened file */
+#define VIV_PATH_FROM_DENTRY	1	/* rebuilt from the file's dentries */
+#define VIV_PATH_D_PATH		2	/* bpf_d_path() in an LSM hook */
 
 struct viv_path_open {
 	struct viv_event_hdr hdr;
@@ -83,6 +114,152 @@ struct viv_sock_connect {
 	__s32 fd;
 	__u32 pad;
 	__u8 addr[VIV_SOCKADDR_MAX];	/* the raw struct sockaddr */
+};
+
+/*
+ * file_symlink, file_hardlink and file_rename: two names of one object.
+ *   symlink: old = the link's target text, new = the link created
+ *   hardlink: old = the existing file, new = the new name
+ *   rename: old = the source, new = the destination
+ */
+struct viv_file_pair {
+	struct viv_event_hdr hdr;
+	__s32 ret;		/* 0, or -errno; 0 from an LSM hook */
+	__u32 flags;		/* renameat2 flags, linkat flags */
+	__u32 old_resolved;	/* VIV_PATH_* */
+	__u32 new_resolved;
+	char old_path[VIV_PATH_MAX];
+	char new_path[VIV_PATH_MAX];
+};
+
+struct viv_file_chmod {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 mode;		/* the mode asked for */
+	__s32 fd;		/* fchmod's descriptor, or -1 */
+	__u32 resolved;
+	char path[VIV_PATH_MAX];
+};
+
+struct viv_file_getdents {
+	struct viv_event_hdr hdr;
+	__s32 ret;		/* bytes returned, or -errno */
+	__s32 fd;
+	__u32 count;		/* buffer size asked for */
+	__u32 resolved;
+	char path[VIV_PATH_MAX];	/* the directory */
+};
+
+struct viv_ptrace_check {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 request;		/* PTRACE_* request (tracepoint) or PTRACE_MODE_* (LSM) */
+	__u32 target_pid;	/* tgid of the tracee */
+	__u32 is_mode;		/* 1: request holds PTRACE_MODE_* bits */
+	char target_comm[VIV_COMM_LEN];
+};
+
+/* Which call a viv_sb_mount record describes, and so what its flags are. */
+#define VIV_MOUNT_MOUNT		0	/* mount(2) or sb_mount: MS_* flags */
+#define VIV_MOUNT_MOVE		1	/* move_mount(2): MOVE_MOUNT_* flags */
+
+struct viv_sb_mount {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 call;		/* VIV_MOUNT_* */
+	__u64 flags;
+	char source[VIV_MOUNT_SRC_MAX];
+	char fstype[VIV_FSTYPE_MAX];
+	char target[VIV_PATH_MAX];
+};
+
+struct viv_kernel_read_file {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 id;		/* enum kernel_read_file_id (READING_*) */
+	__u32 contents;		/* LSM: the whole file is read at once */
+	__u32 resolved;
+	char path[VIV_PATH_MAX];
+};
+
+struct viv_task_kill {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__s32 sig;
+	__s32 target_pid;	/* as passed: may be 0 or negative for groups */
+	__u32 target_tid;	/* tgkill/tkill thread, else 0 */
+	__u32 via;		/* VIV_KILL_* */
+	__u32 pad;
+	char target_comm[VIV_COMM_LEN];	/* empty when unknown */
+};
+
+#define VIV_KILL_LSM		0
+#define VIV_KILL_KILL		1
+#define VIV_KILL_TKILL		2
+#define VIV_KILL_TGKILL		3
+#define VIV_KILL_PIDFD		4
+
+struct viv_setid_change {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 call;		/* VIV_SETID_* */
+	__u32 old_ids[3];	/* real, effective, saved before */
+	__u32 new_ids[3];	/* as asked; (__u32)-1 means unchanged */
+	__u32 pad;
+};
+
+/* Which call; the LSM hook's LSM_SETID_* flags map onto these too. */
+#define VIV_SETID_SETUID	1
+#define VIV_SETID_SETREUID	2
+#define VIV_SETID_SETRESUID	3
+#define VIV_SETID_SETFSUID	4
+#define VIV_SETID_SETGID	5
+#define VIV_SETID_SETREGID	6
+#define VIV_SETID_SETRESGID	7
+#define VIV_SETID_SETFSGID	8
+
+struct viv_capable_check {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 cap;		/* CAP_* number */
+	__u32 opts;		/* CAP_OPT_* */
+	__u32 pad;
+};
+
+struct viv_bprm_creds {
+	struct viv_event_hdr hdr;
+	__s32 ret;
+	__u32 file_mode;	/* the executable's mode, with S_ISUID/S_ISGID */
+	__u32 file_uid;		/* its owner */
+	__u32 file_gid;
+	__u32 old_euid;		/* before the exec */
+	__u32 old_egid;
+	char path[VIV_PATH_MAX];
+};
+
+struct viv_odd_socket {
+	struct viv_event_hdr hdr;
+	__s32 ret;		/* fd, or -errno; 0 from an LSM hook */
+	__u32 family;
+	__u32 type;		/* with SOCK_NONBLOCK / SOCK_CLOEXEC bits */
+	__u32 protocol;
+};
+
+struct viv_dns_req {
+	struct viv_event_hdr hdr;
+	__s32 ret;		/* bytes sent, or -errno */
+	__u32 len;		/* bytes of the message; query holds at most VIV_DNS_MAX */
+	__u16 family;		/* AF_INET or AF_INET6 of the server */
+	__u16 port;		/* host order; 53 */
+	__u32 pad;
+	__u8 addr[16];		/* the server, 4 or 16 bytes used */
+	__u8 query[VIV_DNS_MAX];	/* the DNS message from its header on */
+};
+
+/* Value of config_spawned_targets: whom a descendant is observed for. */
+struct viv_owner {
+	__u32 id;		/* observer id */
+	__u32 origin;		/* see struct viv_event_hdr */
 };
 
 /* Value of the viv_lost array: losses of one observer. */

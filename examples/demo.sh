@@ -33,7 +33,8 @@ until [ -S "$VIVARIUM_SOCKET" ]; do
 done
 cat "$run_dir/daemon.log"
 
-for demo in file_operation_demo network_client_demo execve_demo; do
+for demo in file_operation_demo network_client_demo execve_demo \
+	signal_kill_demo privilege_event_demo; do
 	printf '\n=== vivarium observe examples/%s.lua\n' "$demo"
 	"$viv" observe "$examples/$demo.lua"
 done

@@ -1,9 +1,9 @@
 -- File operations under /tmp, one per function, so each event shows up
 -- under the function that caused it. Run: vivarium observe file_operation_demo.lua
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
-local posix = require "demo_support"
+local demo = require "demo_support"
 
-local dir = posix.scratch("files")
+local dir = demo.scratch("files")
 
 
 local function create_file()
@@ -21,30 +21,31 @@ end
 
 
 local function link_files()
-  posix.symlink(dir .. "/original.txt", dir .. "/symlink.txt")
-  posix.link(dir .. "/original.txt", dir .. "/hardlink.txt")
+  demo.symlink(dir .. "/original.txt", dir .. "/symlink.txt")
+  demo.link(dir .. "/original.txt", dir .. "/hardlink.txt")
 end
 
 
 local function rename_and_chmod()
   assert(os.rename(dir .. "/hardlink.txt", dir .. "/renamed.txt"))
-  posix.chmod(dir .. "/renamed.txt", tonumber("600", 8))
+  demo.chmod(dir .. "/renamed.txt", tonumber("600", 8))
 end
 
 
 local function list_directory()
-  local p = assert(io.popen("ls " .. dir))
-  p:read("*a")
-  p:close()
+  return demo.list(dir)
 end
 
 
 local function clean_up()
-  os.execute("rm -rf " .. dir)
+  for _, name in ipairs({ "original.txt", "symlink.txt", "renamed.txt" }) do
+    os.remove(dir .. "/" .. name)
+  end
+  os.remove(dir)
 end
 
 
-os.execute("mkdir -p " .. dir)
+demo.mkdir(dir)
 create_file()
 read_file()
 link_files()
