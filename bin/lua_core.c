@@ -52,7 +52,8 @@ static int push_failure(lua_State *L, const char *what, int err)
 	return 2;
 }
 
-/* native.open{pin_dir=, connect=} -> observer | nil, err, logged */
+/* native.open{pin_dir=, connect=, ring_size=} -> observer | nil, err,
+ * logged */
 static int l_open(lua_State *L)
 {
 	struct viv_observer_opts opts = { .connect = VIV_CONNECT_AUTO };
@@ -75,6 +76,8 @@ static int l_open(lua_State *L)
 		else if (strcmp(connect, "auto"))
 			return luaL_error(L, "open: connect must be auto, daemon or "
 					  "local, got '%s'", connect);
+		lua_getfield(L, 1, "ring_size");
+		opts.ring_size = luaL_optnumber(L, -1, 0);
 	}
 
 	lo = lua_newuserdata(L, sizeof(*lo));

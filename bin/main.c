@@ -36,10 +36,14 @@ const char host_usage_text[] =
 "  -o, --output FILE    write events there instead of standard output\n"
 "      --pin-dir DIR    the daemon's pin directory\n"
 "      --connect MODE   auto (default), daemon or local\n"
+"      --ring-size BYTES  ring buffer size, a power of two of at least a\n"
+"                       page; through a daemon at most the daemon's size\n"
 "\n"
 "daemon    (root) load and pin the kernel side and serve observers on a\n"
 "          unix socket; daemon.lua returns a table of settings (pin_dir,\n"
-"          events, backend, log, log_level, ring_size). Options override it.\n"
+"          events, backend, log, log_level, ring_size, caps, filters,\n"
+"          debug). Options override it. SIGHUP reads it again, SIGTERM\n"
+"          stops the daemon and removes its pins.\n"
 "  --backend B          auto (default), lsm or tracepoint\n"
 "\n"
 "status    describe the running daemon\n"
@@ -149,6 +153,20 @@ const char *host_bad_option(char **argv)
 	return arg;
 }
 
+/* A power of two from a page (4096 on every machine we build for; the
+ * library checks the real page size) to 1 GiB, which a ring can hold. */
+static bool valid_ring_size(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v < 4096 || v > (1UL << 30))
+		return false;
+	return !(v & (v - 1));
+}
+
 static int cmd_observe(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -156,11 +174,12 @@ static int cmd_observe(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "connect", required_argument, NULL, 'c' },
+		{ "ring-size", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *format = NULL, *output = NULL, *pin_dir = NULL;
-	const char *connect = NULL, *msg;
+	const char *connect = NULL, *ring_size = NULL, *msg;
 	lua_State *L;
 	int opt, status;
 
@@ -184,6 +203,13 @@ static int cmd_observe(int argc, char **argv)
 				return host_usage_error("observe: --connect must be "
 							"auto, daemon or local, got '%s'",
 							connect);
+			break;
+		case 'r':
+			ring_size = optarg;
+			if (!valid_ring_size(ring_size))
+				return host_usage_error("observe: --ring-size must be "
+							"a power of two of at least "
+							"4096, got '%s'", ring_size);
 			break;
 		case 'h':
 			fputs(host_usage_text, stdout);
@@ -215,11 +241,15 @@ static int cmd_observe(int argc, char **argv)
 		lua_pushstring(L, argv[i]);
 		lua_rawseti(L, -2, i - optind);
 	}
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 5);
 	set_opt(L, "format", format);
 	set_opt(L, "output", output);
 	set_opt(L, "pin_dir", pin_dir);
 	set_opt(L, "connect", connect);
+	if (ring_size) {
+		lua_pushnumber(L, strtoul(ring_size, NULL, 0));
+		lua_setfield(L, -2, "ring_size");
+	}
 
 	if (host_pcall(L, 3, 2)) {
 		fprintf(stderr, "vivarium: %s\n", lua_tostring(L, -1));

@@ -17,6 +17,9 @@ void viv_print(enum viv_log_level level, const char *fmt, ...);
 /* Route libbpf's messages into viv_print(); idempotent. */
 void viv_log_libbpf(void);
 
+/* Drop what lib/thread.c keeps for @o's threads; called at close. */
+void viv_observer__forget_threads(const struct viv_observer *o);
+
 /* Parse an unsigned decimal or 0x-hex number that must fill @s. */
 int viv_parse_u32(const char *s, uint32_t *out);
 

@@ -3,11 +3,15 @@
  * The consumer side: a ring of records about this process, registered
  * through a daemon's socket or with a kernel side loaded here.
  *
- * Once open, an observer only touches its mmapped pages: pending() and
- * drain() make no system call, so they neither block nor fail when a
- * daemon goes away (its ring then simply stays quiet).
+ * Once open, an observer only touches its mmapped pages: pending() makes
+ * no system call, so it neither blocks nor fails when a daemon goes away
+ * (its ring then simply stays quiet). drain() and close() look once,
+ * without blocking, whether the daemon closed its end of the connection,
+ * and say so: the user would otherwise take the silence for inactivity.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,11 +33,35 @@ struct viv_observer {
 	struct viv_kernel *k;	/* local mode */
 	uint32_t id;
 	uint32_t slot;
+	unsigned int generation; /* fork_generation at open */
 	pid_t pid;		/* who registered: a forked child must not
 				 * deregister its parent */
 	int sock;		/* daemon mode: closing it deregisters */
 	bool draining;
+	bool daemon_gone;	/* reported; atomic, drains may run on
+				 * several threads (lib/thread.c) */
 };
+
+/*
+ * A forked child shares its parent's ring mappings (MAP_SHARED): a drain
+ * there would consume, and print, the parent's records, and a Lua or Ruby
+ * hook inherited by the child would do just that at its first boundary.
+ * Every fork bumps the generation in the child, and an observer opened in
+ * an older generation hands nothing over. The parent keeps reporting the
+ * child's records, attributed to its own code that forked.
+ */
+static unsigned int fork_generation;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void bump_generation(void)
+{
+	fork_generation++;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, bump_generation);
+}
 
 /* ---- talking to a daemon ------------------------------------------------ */
 
@@ -66,12 +94,13 @@ static int daemon_connect(const char *path, int *fdp)
 	return 0;
 }
 
-static int send_hello(int fd, uint16_t type)
+static int send_hello(int fd, uint16_t type, uint32_t ring_size)
 {
 	struct viv_msg_hello h = {
 		.magic = VIV_MSG_MAGIC,
 		.version = VIV_MSG_VERSION,
 		.type = type,
+		.ring_size = ring_size,
 	};
 	ssize_t n;
 
@@ -82,57 +111,12 @@ static int send_hello(int fd, uint16_t type)
 }
 
 /*
- * Receive one message and up to @max descriptors with it. More
- * descriptors than that, or a message that does not fit, is an error and
- * every descriptor received is closed.
+ * Register through the connection in o->sock, asking for @ring_size bytes
+ * (0: the daemon's size; it grants at most its own); closes the
+ * connection on failure.
  */
-static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, int max,
-			int *nfds)
-{
-	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *cm;
-	bool bad = false;
-	size_t i, n;
-	ssize_t ret;
-	int *fdp;
-
-	*nfds = 0;
-	ret = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-	if (ret < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		fdp = (int *)CMSG_DATA(cm);
-		for (i = 0; i < n; i++) {
-			if (*nfds < max)
-				fds[(*nfds)++] = fdp[i];
-			else {
-				close(fdp[i]);
-				bad = true;
-			}
-		}
-	}
-	if (bad || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		while (*nfds)
-			close(fds[--*nfds]);
-		return -EPROTO;
-	}
-	return ret;
-}
-
-/* Register through the connection in o->sock; closes it on failure. */
 static int daemon_register(struct viv_observer *o, const char *path,
-			   struct viv_registration *reg)
+			   uint32_t ring_size, struct viv_registration *reg)
 {
 	/* Room for more than a welcome, so a longer message shows as one. */
 	char buf[2 * sizeof(struct viv_msg_welcome)];
@@ -140,11 +124,13 @@ static int daemon_register(struct viv_observer *o, const char *path,
 	int fds[2], nfds, err;
 	ssize_t n;
 
-	err = send_hello(o->sock, VIV_MSG_REGISTER);
+	err = send_hello(o->sock, VIV_MSG_REGISTER, ring_size);
 	if (err)
 		goto err_warn;
 
-	n = recv_fds(o->sock, buf, sizeof(buf), fds, 2, &nfds);
+	n = viv_msg_recv(o->sock, 0, buf, sizeof(buf), fds, 2, &nfds);
+	if (n == -EAGAIN)	/* SO_RCVTIMEO ran out */
+		n = -ETIMEDOUT;
 	if (n <= 0) {
 		/* A daemon closes without a word on a hello it cannot
 		 * read. */
@@ -191,11 +177,13 @@ int viv_daemon__status(const char *sock_path, char *buf, size_t len)
 	err = daemon_connect(sock_path, &fd);
 	if (err)
 		return err;
-	err = send_hello(fd, VIV_MSG_STATUS);
+	err = send_hello(fd, VIV_MSG_STATUS, 0);
 	if (err)
 		goto out;
 
-	got = recv_fds(fd, msg, sizeof(msg), NULL, 0, &nfds);
+	got = viv_msg_recv(fd, 0, msg, sizeof(msg), NULL, 0, &nfds);
+	if (got == -EAGAIN)
+		got = -ETIMEDOUT;
 	if (got <= 0) {
 		err = got ? got : -ECONNRESET;
 		goto out;
@@ -284,8 +272,10 @@ struct viv_observer *viv_observer__open(const struct viv_observer_opts *opts)
 {
 	enum viv_connect connect = opts ? opts->connect : VIV_CONNECT_AUTO;
 	struct viv_registration reg = { .ring_fd = -1, .lost_fd = -1 };
-	struct viv_observer *o;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct viv_observer *o;
+	uint32_t ring_size;
 	int err;
 
 	if (connect != VIV_CONNECT_AUTO && connect != VIV_CONNECT_DAEMON &&
@@ -293,10 +283,19 @@ struct viv_observer *viv_observer__open(const struct viv_observer_opts *opts)
 		errno = EINVAL;
 		return NULL;
 	}
+	ring_size = opts ? opts->ring_size : 0;
+	if (ring_size && (ring_size < page || (ring_size & (ring_size - 1)))) {
+		pr_warn("observer: ring size %u is not a power of two of at "
+			"least %zu bytes\n", ring_size, page);
+		errno = EINVAL;
+		return NULL;
+	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
 	o->sock = -1;
+	pthread_once(&fork_once, watch_forks);
+	o->generation = fork_generation;
 	o->pid = getpid();
 
 	if (connect == VIV_CONNECT_LOCAL)
@@ -310,7 +309,7 @@ struct viv_observer *viv_observer__open(const struct viv_observer_opts *opts)
 	}
 	err = daemon_connect(path, &o->sock);
 	if (!err) {
-		err = daemon_register(o, path, &reg);
+		err = daemon_register(o, path, ring_size, &reg);
 		if (err)
 			goto err_free;
 		goto map;
@@ -361,7 +360,7 @@ err_free:
 
 bool viv_observer__pending(const struct viv_observer *o)
 {
-	return viv_ring__pending(&o->ring);
+	return viv_ring__pending(&o->ring) && o->generation == fork_generation;
 }
 
 struct drain_ctx {
@@ -386,6 +385,26 @@ static int drain_one(void *ctx, const void *rec, uint32_t len)
 	return d->fn(d->ctx, &ev);
 }
 
+/*
+ * A daemon that stops retires its observers first, so no record comes any
+ * more; its end of our connection closing is how we learn it. It never
+ * sends anything after the welcome, so readable means closed. One poll()
+ * that does not block, at drains and at close only: pending() stays free
+ * of system calls.
+ */
+static void check_daemon(struct viv_observer *o)
+{
+	struct pollfd p = { .fd = o->sock, .events = POLLIN | POLLRDHUP };
+
+	if (o->sock < 0 || __atomic_load_n(&o->daemon_gone, __ATOMIC_ACQUIRE))
+		return;
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	if (__atomic_exchange_n(&o->daemon_gone, true, __ATOMIC_ACQ_REL))
+		return;
+	pr_warn("the daemon stopped; no further events\n");
+}
+
 int viv_observer__drain(struct viv_observer *o, viv_event_fn fn, void *ctx)
 {
 	struct drain_ctx d = { .o = o, .fn = fn, .ctx = ctx };
@@ -400,11 +419,12 @@ int viv_observer__drain(struct viv_observer *o, viv_event_fn fn, void *ctx)
 	 * inner call hands over nothing. The callback must return normally,
 	 * not longjmp out, or this observer stays marked as draining.
 	 */
-	if (o->draining)
+	if (o->draining || o->generation != fork_generation)
 		return 0;
 	o->draining = true;
 	err = viv_ring__consume(&o->ring, drain_one, &d);
 	o->draining = false;
+	check_daemon(o);
 	if (err < 0) {
 		pr_warn("observer %u: ring holds a record header that "
 			"cannot be right\n", o->id);
@@ -446,6 +466,8 @@ void viv_observer__close(struct viv_observer *o)
 
 	if (!o)
 		return;
+	check_daemon(o);
+	viv_observer__forget_threads(o);
 	viv_ring__unmap(&o->ring);
 	if (o->lost)
 		munmap((void *)o->lost, o->lost_len);

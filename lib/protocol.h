@@ -109,4 +109,12 @@ int viv_msg_status__parse(const void *buf, size_t len,
  */
 int viv_daemon__status(const char *sock_path, char *buf, size_t len);
 
+/*
+ * Receive one message on @fd (recvmsg @flags) and up to @max descriptors
+ * with it into @fds, counted in @nfds. More descriptors than that, or a
+ * message longer than @len, is -EPROTO and every descriptor is closed.
+ */
+ssize_t viv_msg_recv(int fd, int flags, void *buf, size_t len, int *fds, int max,
+		     int *nfds);
+
 #endif /* VIV_PROTOCOL_H */

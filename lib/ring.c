@@ -106,6 +106,11 @@ int viv_ring__consume(struct viv_ring *r, viv_ring_fn fn, void *ctx)
 	 * unsigned long wraps on 32-bit machines.
 	 */
 	prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+	/* The kernel never lets the producer get more than the data size
+	 * ahead; if it seems to, the pages are not a ring's, and walking
+	 * them could take for ever. */
+	if (prod - cons > r->mask + 1)
+		return -EBADMSG;
 	while (prod - cons > 0) {
 		hdr = (const uint32_t *)(r->data + (cons & r->mask));
 		len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
@@ -124,7 +129,7 @@ int viv_ring__consume(struct viv_ring *r, viv_ring_fn fn, void *ctx)
 			n++;
 		}
 		cons += step;
-		r->cons = cons;
+		__atomic_store_n(&r->cons, cons, __ATOMIC_RELAXED);
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 		if (stop)
 			break;

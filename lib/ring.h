@@ -61,7 +61,11 @@ void viv_ring__unmap(struct viv_ring *r);
  */
 static inline bool viv_ring__pending(const struct viv_ring *r)
 {
-	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) != r->cons;
+	/* cons is written by a drain that may run on another thread
+	 * (lib/thread.c): relaxed is enough, a stale value only means a
+	 * drain that finds nothing or one boundary later. */
+	return __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->cons, __ATOMIC_RELAXED);
 }
 
 /* @rec is @len bytes in the ring, 8-byte aligned, valid only during the

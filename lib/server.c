@@ -70,7 +70,7 @@ int viv_socket_path(const char *pin_dir, char *buf, size_t len)
 
 	/* The default pin dir gets the short, documented name. */
 	if (dl == strlen(VIV_DEFAULT_PIN_DIR) - 1 &&
-	    !memcmp(pin_dir, VIV_DEFAULT_PIN_DIR + 1, dl)) {
+	    !memcmp(pin_dir, &VIV_DEFAULT_PIN_DIR[1], dl)) {
 		n = snprintf(buf, len, "%s/vivarium.sock", VIV_DEFAULT_RUN_DIR);
 		return n >= max ? -ENAMETOOLONG : 0;
 	}
@@ -203,6 +203,8 @@ struct conn {
 	uint32_t id;
 	pid_t pid;
 	uint64_t deadline_ms;	/* CONN_HELLO: dropped after this */
+	/* Read at registration: at retirement the process is often gone. */
+	char comm[32];
 };
 
 struct viv_server {
@@ -285,11 +287,11 @@ static void retire(struct viv_server *s, struct conn *c, const char *why)
 
 	err = viv_kernel__remove_observer(s->k, c->id, c->pid);
 	if (err)
-		pr_warn("observer %u: failed to deregister pid %d: %s\n", c->id,
-			(int)c->pid, viv_errstr(err));
+		pr_warn("observer %u: failed to deregister pid %d (%s): %s\n",
+			c->id, (int)c->pid, c->comm, viv_errstr(err));
 	else
-		pr_info("observer %u: retired pid %d (%s)\n", c->id,
-			(int)c->pid, why);
+		pr_info("observer %u: retired pid %d (%s): %s\n", c->id,
+			(int)c->pid, c->comm, why);
 	s->observers--;
 	conn_free(s, c);
 }
@@ -389,8 +391,13 @@ static void accept_all(struct viv_server *s)
 	}
 }
 
-/* Receive one message that must carry no descriptors; close any it does. */
-static ssize_t recv_plain(int fd, void *buf, size_t len)
+/*
+ * Receive one message and up to @max descriptors with it. More
+ * descriptors than that, or a message that does not fit, is -EPROTO and
+ * every descriptor received is closed. -errno of recvmsg() otherwise.
+ */
+ssize_t viv_msg_recv(int fd, int flags, void *buf, size_t len, int *fds, int max,
+		     int *nfds)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
@@ -402,26 +409,35 @@ static ssize_t recv_plain(int fd, void *buf, size_t len)
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
 	struct cmsghdr *cm;
-	bool fds = false;
-	size_t i, nfd;
-	ssize_t n;
+	bool bad = false;
+	size_t i, n;
+	ssize_t ret;
 	int *fdp;
 
-	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0)
+	*nfds = 0;
+	ret = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (ret < 0)
 		return -errno;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
-		fds = true;
-		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		fdp = (int *)CMSG_DATA(cm);
-		for (i = 0; i < nfd; i++)
-			close(fdp[i]);
+		for (i = 0; i < n; i++) {
+			if (*nfds < max) {
+				fds[(*nfds)++] = fdp[i];
+			} else {
+				close(fdp[i]);
+				bad = true;
+			}
+		}
 	}
-	if (fds || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (bad || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		while (*nfds)
+			close(fds[--*nfds]);
 		return -EPROTO;
-	return n;
+	}
+	return ret;
 }
 
 static int send_msg(int fd, const void *buf, size_t len, const int *fds,
@@ -502,7 +518,6 @@ static void conn_register(struct viv_server *s, struct conn *c,
 	socklen_t len = sizeof(struct ucred);
 	struct ucred cred = { .pid = 0 };
 	struct viv_msg_welcome w;
-	char comm[32];
 	int fds[2], err, pidfd = -1;
 	uint32_t size;
 	unsigned int i;
@@ -570,9 +585,10 @@ static void conn_register(struct viv_server *s, struct conn *c,
 	c->pid = cred.pid;
 	s->pending--;
 	s->observers++;
-	read_comm(cred.pid, comm, sizeof(comm));
-	pr_info("observer %u: registered pid %d (%s)\n", reg.id, (int)cred.pid,
-		comm);
+	read_comm(cred.pid, c->comm, sizeof(c->comm));
+	pr_info("observer %u: registered pid %d (%s) uid %u, %u byte ring\n",
+		reg.id, (int)cred.pid, c->comm, (unsigned int)cred.uid,
+		reg.ring_size);
 	return;
 
 reply:
@@ -607,7 +623,6 @@ static const char *const stat_names[VIV_STAT_MAX] = {
 static size_t status_text(const struct viv_server *s, char *buf, size_t len)
 {
 	uint64_t stats[VIV_STAT_MAX];
-	uint32_t events = viv_kernel__events(s->k);
 	const char *name, *backend, *why;
 	size_t pos = 0;
 	unsigned int i;
@@ -629,9 +644,7 @@ static size_t status_text(const struct viv_server *s, char *buf, size_t len)
 			continue;
 		why = NULL;
 		backend = viv_kernel__backend(s->k, i, &why);
-		if (!(events & VIV_EVENT_BIT(i)))
-			ADD("event %s off\n", name);
-		else if (backend)
+		if (backend)
 			ADD("event %s %s\n", name, backend);
 		else
 			ADD("event %s unavailable: %s\n", name,
@@ -666,10 +679,10 @@ static void conn_hello(struct viv_server *s, struct conn *c)
 	struct viv_msg_hello h;
 	/* Room for more than any hello, so a longer message shows as one. */
 	char buf[sizeof(h) * 4];
+	int err, nfds;
 	ssize_t n;
-	int err;
 
-	n = recv_plain(c->fd, buf, sizeof(buf));
+	n = viv_msg_recv(c->fd, MSG_DONTWAIT, buf, sizeof(buf), NULL, 0, &nfds);
 	if (n == -EAGAIN || n == -EINTR)
 		return;
 	if (n <= 0) {

@@ -21,10 +21,12 @@
 --   pin_dir  the daemon's pin directory; default vivarium.bpf_pin_dir
 --   connect  "auto" (default: the daemon if it answers, else load the
 --            kernel side here, which needs root), "daemon" or "local"
+--   ring_size  bytes of ring buffer, a power of two of at least 4096;
+--            through a daemon at most the daemon's own size
 --
 -- Observations nest: the process has one observer, and the innermost
--- observation's format and output apply while it runs. pin_dir and
--- connect count only for the outermost one.
+-- observation's format and output apply while it runs. pin_dir, connect
+-- and ring_size count only for the outermost one.
 
 local formatter = require "vivarium.formatter"
 local observer = require "vivarium.observer"
@@ -44,7 +46,20 @@ local OPTION_TYPES = {
   color = { boolean = true },
   pin_dir = { string = true },
   connect = { string = true },
+  ring_size = { number = true },
 }
+
+local MIN_RING = 4096
+local MAX_RING = 2 ^ 30
+
+
+local function power_of_two(v)
+  local p = MIN_RING
+  while p < v and p < MAX_RING do
+    p = p * 2
+  end
+  return p == v
+end
 
 
 local function kind(v)
@@ -78,6 +93,11 @@ local function check_opts(what, opts, level)
   if out.connect and not CONNECT[out.connect] then
     error(("%s: option 'connect' must be auto, daemon or local, got '%s'")
       :format(what, out.connect), level)
+  end
+  if out.ring_size and not power_of_two(out.ring_size) then
+    error(("%s: option 'ring_size' must be a power of two from %d to %d, "
+      .. "got %s"):format(what, MIN_RING, MAX_RING, tostring(out.ring_size)),
+      level)
   end
   if out.pin_dir == nil then
     out.pin_dir = M.bpf_pin_dir

@@ -27,8 +27,79 @@ describe("vivarium.daemon", function()
         log = "stderr",
         log_level = "info",
         ring_size = 1048576,
+        caps = { 21, 13 },
+        filters = { path_open = { prefixes = { "/etc/", "/tmp/" } } },
+        debug = true,
       }
       assert.same(cfg, daemon.validate(cfg))
+    end)
+
+    describe("caps", function()
+      it("turns names into CAP_* numbers, whatever their case", function()
+        assert.same({ 21, 13, 0, 40 }, daemon.validate({
+          caps = { "CAP_SYS_ADMIN", "net_raw", "cap_chown",
+            "CAP_CHECKPOINT_RESTORE", 21 },
+        }).caps)
+      end)
+
+      it("refuses an unknown name, naming it", function()
+        assert.equal("caps[2]: unknown capability 'CAP_SYS_ADMN' (names as "
+          .. "in capabilities(7), e.g. CAP_SYS_ADMIN, or numbers 0 to 63)",
+          select(2, daemon.validate({ caps = { "CAP_KILL", "CAP_SYS_ADMN" } })))
+        assert.matches("^caps%[1%]: unknown capability '64'",
+          select(2, daemon.validate({ caps = { 64 } })))
+      end)
+
+      it("refuses an empty list, a map and a string", function()
+        assert.matches("^'caps' is empty",
+          select(2, daemon.validate({ caps = {} })))
+        assert.equal("'caps' must be a list of capability names, got a map",
+          select(2, daemon.validate({ caps = { admin = true } })))
+        assert.equal("'caps' must be a list of capability names, got string",
+          select(2, daemon.validate({ caps = "CAP_SYS_ADMIN" })))
+      end)
+    end)
+
+    describe("filters", function()
+      it("takes path_open prefixes", function()
+        assert.same({ path_open = { prefixes = { "/etc/" } } },
+          daemon.validate({
+            filters = { path_open = { prefixes = { "/etc/" } } },
+          }).filters)
+      end)
+
+      it("refuses other events and other keys", function()
+        assert.equal("filters: only path_open can be filtered, got "
+          .. "'proc_exec'", select(2, daemon.validate({
+            filters = { proc_exec = { prefixes = { "/" } } } })))
+        assert.equal("filters.path_open: unknown key 'prefix' (known: "
+          .. "prefixes)", select(2, daemon.validate({
+            filters = { path_open = { prefix = { "/" } } } })))
+      end)
+
+      it("refuses prefixes the kernel side cannot hold", function()
+        local many = {}
+        for i = 1, 9 do
+          many[i] = "/p" .. i
+        end
+        assert.equal("'filters.path_open.prefixes' holds 9 prefixes; the "
+          .. "kernel side takes at most 8", select(2, daemon.validate({
+            filters = { path_open = { prefixes = many } } })))
+        assert.equal("filters.path_open.prefixes[1] is 64 bytes long; at "
+          .. "most 63 fit", select(2, daemon.validate({
+            filters = { path_open = { prefixes = { ("x"):rep(64) } } } })))
+        assert.equal("filters.path_open.prefixes[1] must be a non-empty "
+          .. "string", select(2, daemon.validate({
+            filters = { path_open = { prefixes = { "" } } } })))
+        assert.matches("must be a non%-empty list", select(2,
+          daemon.validate({ filters = { path_open = { prefixes = {} } } })))
+      end)
+    end)
+
+    it("takes debug as a boolean only", function()
+      assert.is_true(daemon.validate({ debug = true }).debug)
+      assert.equal("'debug' must be true or false, got string",
+        select(2, daemon.validate({ debug = "yes" })))
     end)
 
     it("accepts an empty table", function()
@@ -36,8 +107,8 @@ describe("vivarium.daemon", function()
     end)
 
     it("refuses an unknown key, naming it", function()
-      assert.same({ nil, "unknown key 'pindir' (known: backend, events, "
-        .. "log, log_level, pin_dir, ring_size)" },
+      assert.same({ nil, "unknown key 'pindir' (known: backend, caps, "
+        .. "debug, events, filters, log, log_level, pin_dir, ring_size)" },
         { daemon.validate({ pindir = "/x" }) })
     end)
 

@@ -174,6 +174,15 @@ describe("vivarium.formatter.human", function()
     }, "\n"), human.format(batch()))
   end)
 
+  it("follows a pid with its command when it is known", function()
+    local b = batch()
+    b.events[2].comm = "true"
+    local text = human.format(b)
+    assert.matches("\n  1234%.600000000 pid=4321 %(true%) tid=4322 high "
+      .. "proc_exec", text)
+    assert.matches("\n  1234%.567890123 pid=4321 tid=4322 medium", text)
+  end)
+
   it("paints high severity red on a terminal, and only there", function()
     local text = human.format(batch({ color = true }))
     assert.matches("\n  \27%[31m1234%.600000000 [^\n]* high proc_exec "
@@ -223,6 +232,7 @@ describe("vivarium.formatter.json", function()
         ktime_ns = 1234567890123,
         pid = 4321,
         tid = 4322,
+        comm = cjson.null,
         payload = "path=/tmp/x flags=O_RDONLY ret=3",
         fields = { path = "/tmp/x", flags = "O_RDONLY", ret = 3 },
         ["function"] = "a",
@@ -235,6 +245,14 @@ describe("vivarium.formatter.json", function()
       }, lines[1])
       assert.equal("high", lines[2].severity)
     end)
+
+  it("names the command of a process whose exec was seen", function()
+    local b = batch()
+    b.events[1].comm = "cat"
+    local lines = decode_lines(json.format(b))
+    assert.equal("cat", lines[1].comm)
+    assert.equal(cjson.null, lines[2].comm)
+  end)
 
   it("starts each line with the event name and keeps slashes plain",
     function()

@@ -113,6 +113,61 @@ describe("vivarium.observer", function()
       end)
   end)
 
+  describe("process names", function()
+    it("names every later event of a pid after its successful exec",
+      function()
+        local sink = observer.start({ format = "json", output = fh })
+        debug.sethook()
+        local q = fake.queue
+        q[#q + 1] = fake_core.event("path_open", nil, { pid = 50 })
+        q[#q + 1] = fake_core.event("proc_exec",
+          { path = "/bin/cat", ret = 0, comm = "cat" }, { pid = 50 })
+        q[#q + 1] = fake_core.event("path_open", nil, { pid = 50 })
+        q[#q + 1] = fake_core.event("proc_exec",
+          { path = "/nope", ret = -2, comm = "sh" }, { pid = 51 })
+        q[#q + 1] = fake_core.event("path_open", nil, { pid = 51 })
+        observer.on_boundary("return")
+        observer.finish(sink, "stop", 1)
+        local lines = json_lines(read())
+        assert.equal(5, #lines)
+        assert.equal(cjson.null, lines[1].comm)
+        assert.equal("cat", lines[2].comm)
+        assert.equal("cat", lines[3].comm)
+        -- a failed exec changes nothing
+        assert.equal(cjson.null, lines[4].comm)
+        assert.equal(cjson.null, lines[5].comm)
+      end)
+
+    it("forgets them when a new observer opens", function()
+      local sink = observer.start({ format = "json", output = fh })
+      debug.sethook()
+      local q = fake.queue
+      q[#q + 1] = fake_core.event("proc_exec",
+        { ret = 0, comm = "cat" }, { pid = 60 })
+      observer.on_boundary("return")
+      observer.finish(sink, "stop", 1)
+      sink = observer.start({ format = "json", output = fh })
+      debug.sethook()
+      q = fake.queue
+      q[#q + 1] = fake_core.event("path_open", nil, { pid = 60 })
+      observer.on_boundary("return")
+      observer.finish(sink, "stop", 1)
+      local lines = json_lines(read())
+      assert.equal("cat", lines[1].comm)
+      assert.equal(cjson.null, lines[2].comm)
+    end)
+  end)
+
+  describe("start()", function()
+    it("hands pin_dir, connect and ring_size to the core", function()
+      local sink = observer.start({ format = "json", output = fh,
+        pin_dir = "/p", connect = "daemon", ring_size = 8192 })
+      observer.finish(sink, "stop", 1)
+      assert.same({ pin_dir = "/p", connect = "daemon", ring_size = 8192 },
+        fake.open_opts)
+    end)
+  end)
+
   describe("the hook", function()
     -- debug.sethook drives the real handler here: the levels it sees are
     -- the ones the C hook gives it.

@@ -95,6 +95,19 @@ describe("vivarium", function()
       assert.matches("option 'output' must not be a number", err)
     end)
 
+    it("passes ring_size to the core and refuses one that is not a power "
+      .. "of two", function()
+        vivarium.observe(function() end, { ring_size = 16384 })
+        assert.equal(16384, fake.open_opts.ring_size)
+        local ok, err = pcall(vivarium.observe, function() end,
+          { ring_size = 5000 })
+        assert.is_false(ok)
+        assert.matches("observe: option 'ring_size' must be a power of two "
+          .. "from 4096 to 1073741824, got 5000", err, 1, true)
+        ok, err = pcall(vivarium.observe, function() end, { ring_size = 2048 })
+        assert.is_false(ok)
+      end)
+
     it("rejects an unknown format before observing", function()
       local ok, err = pcall(vivarium.observe, function() end,
         { format = "no_such_format_module" })

@@ -16,11 +16,17 @@ local NO_NATIVE = "vivarium.native is not available: run the script with "
 
 -- The event names the kernel side knows, in kind order, when the host is
 -- not there to ask: daemon.lua validation needs them in specs too.
-local EVENT_NAMES = { "path_open", "proc_exec", "sock_connect" }
+local EVENT_NAMES = {
+  "path_open", "proc_exec", "sock_connect", "file_symlink", "file_hardlink",
+  "file_rename", "file_chmod", "file_getdents", "ptrace_check", "sb_mount",
+  "kernel_read_file", "task_kill", "setid_change", "capable_check",
+  "bprm_creds", "odd_socket", "dns_req",
+}
 
 
 -- Start observing this process. @opts: pin_dir (string or nil), connect
--- ("auto", "daemon" or "local"). Returns an observer or nil and an error.
+-- ("auto", "daemon" or "local"), ring_size (bytes or nil). Returns an
+-- observer or nil and an error.
 function M.open(opts)
   if not ok then
     return nil, NO_NATIVE

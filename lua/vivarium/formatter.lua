@@ -17,6 +17,8 @@
 --               kind      the numeric kind
 --               severity  "medium" or "high"
 --               pid, tid  the process and thread that caused it
+--               comm      the command that process runs ("cat"), known
+--                         once a proc_exec of its pid went by, else nil
 --               ktime_ns  CLOCK_MONOTONIC time in nanoseconds (a number)
 --               payload   decoded "key=value" text: "path=/tmp/x ret=3"
 --               fields    the same, decoded: { path = "/tmp/x", ret = 3,

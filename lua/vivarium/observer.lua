@@ -31,7 +31,15 @@ local state = {
   lost = 0,
   draining = false,
   reported = {},
+  -- pid -> the command it runs, learnt from successful proc_exec records
+  commands = {},
+  n_commands = 0,
 }
+
+-- Past this many processes the table starts afresh: a long run that keeps
+-- spawning must not grow without bound, and a recent exec is the one
+-- whose pid is most likely to show up again.
+local MAX_COMMANDS = 4096
 
 
 -- Embedded in the host, modules are chunks named after themselves
@@ -134,6 +142,31 @@ end
 M.stack = stack
 
 
+-- Give each event the command its process runs (e.comm), when a proc_exec
+-- of that pid went by: a forked child is told apart from the script by
+-- its pid, and from its siblings by what it executed.
+local function name_processes(events)
+  local commands = state.commands
+  for _, e in ipairs(events) do
+    local f = e.fields
+    if e.name == "proc_exec" and type(f) == "table" and f.ret == 0
+        and type(f.comm) == "string" and f.comm ~= "" then
+      if not commands[e.pid] then
+        if state.n_commands >= MAX_COMMANDS then
+          commands = {}
+          state.commands = commands
+          state.n_commands = 0
+        end
+        state.n_commands = state.n_commands + 1
+      end
+      commands[e.pid] = f.comm
+    end
+    e.comm = commands[e.pid]
+  end
+end
+M.name_processes = name_processes
+
+
 local function write(sink, text)
   if not text or text == "" then
     return
@@ -169,6 +202,7 @@ local function drain(boundary, level, fallback)
     return
   end
 
+  name_processes(events)
   local lines, func, location = stack(level + 1)
   if not func and fallback then
     lines, func, location = stack(fallback + 1)
@@ -235,7 +269,7 @@ end
 
 -- Begin an observation with @opts (validated by the caller): format,
 -- format_name (to report a failing formatter by), output, color, pin_dir,
--- connect. Returns a handle for finish(), or nil,
+-- connect, ring_size. Returns a handle for finish(), or nil,
 -- an error and whether the library already printed why.
 function M.start(opts)
   local fmt, name = formatter.load(opts.format or "human")
@@ -256,6 +290,7 @@ function M.start(opts)
     local obs, err, logged = core.open({
       pin_dir = opts.pin_dir,
       connect = opts.connect or "auto",
+      ring_size = opts.ring_size,
     })
     if not obs then
       if close_out then
@@ -265,6 +300,8 @@ function M.start(opts)
     end
     state.obs = obs
     state.lost = core.lost(obs)
+    state.commands = {}
+    state.n_commands = 0
     core.sethook(obs, on_boundary)
   end
 
@@ -342,10 +379,10 @@ end
 
 
 -- Run the script at @path with arguments @args under observation, for
--- `vivarium observe`. @opts: format, output, pin_dir, connect; format and
--- output default to $VIVARIUM_FORMAT and $VIVARIUM_OUTPUT. Returns the
--- exit status (0, 1 for a failure, 2 for a usage error) and a message for
--- stderr, or nil when there is nothing (more) to say.
+-- `vivarium observe`. @opts: format, output, pin_dir, connect, ring_size;
+-- format and output default to $VIVARIUM_FORMAT and $VIVARIUM_OUTPUT.
+-- Returns the exit status (0, 1 for a failure, 2 for a usage error) and a
+-- message for stderr, or nil when there is nothing (more) to say.
 function M.run_script(path, args, opts)
   local format, format_env = env_or(opts.format, "VIVARIUM_FORMAT")
   local output, output_env = env_or(opts.output, "VIVARIUM_OUTPUT")
@@ -386,6 +423,7 @@ function M.run_script(path, args, opts)
     output = out,
     pin_dir = opts.pin_dir,
     connect = opts.connect,
+    ring_size = opts.ring_size,
   })
   if not sink then
     return 1, not logged and err or nil

@@ -3,8 +3,11 @@
 --
 --   [vivarium] 2 event(s) at script.lua:12 in function 'a'
 --     1234.567890123 pid=4321 tid=4321 medium path_open path=/tmp/x ret=3
+--     1234.567990123 pid=4330 (cat) tid=4330 medium path_open path=/tmp/x ret=3
 --     stack:
 --       script.lua:12: in function 'a'
+--
+-- A pid is followed by its command when a proc_exec of it was seen.
 
 local concat = table.concat
 local floor = math.floor
@@ -42,9 +45,12 @@ function M.format(batch)
       batch.location or "?", where(batch)),
   }
   for _, e in ipairs(events) do
+    local pid = tostring(e.pid)
+    if e.comm then
+      pid = pid .. " (" .. tostring(e.comm) .. ")"
+    end
     local line = format("%s pid=%s tid=%s %s %s", seconds(e.ktime_ns),
-      tostring(e.pid), tostring(e.tid), e.severity or "medium",
-      e.name or "?")
+      pid, tostring(e.tid), e.severity or "medium", e.name or "?")
     if e.payload and e.payload ~= "" then
       line = line .. " " .. e.payload
     end

@@ -1,11 +1,13 @@
 -- One JSON object per event, one per line, for machines:
 --
 --   {"event":"path_open","severity":"medium","ktime_ns":1234567890123,
---    "pid":4321,"tid":4321,"payload":"path=/tmp/x ret=3",
+--    "pid":4321,"tid":4321,"comm":null,"payload":"path=/tmp/x ret=3",
 --    "fields":{"path":"/tmp/x","ret":3},"function":"a",
 --    "location":"script.lua:12","stack":["script.lua:12: in function 'a'"],
 --    "boundary":"return"}
 --
+-- "comm" is the command the process runs, known once a proc_exec of its
+-- pid went by ("cat"), else null.
 -- Records lost because the ring was full get a line of their own:
 -- {"event":"lost","count":3,"severity":"high",...}. Keys come in that
 -- fixed order; a field holding a list is always an array, even empty.
@@ -148,6 +150,7 @@ function M.format(batch)
       "ktime_ns", num(tonumber(e.ktime_ns) or 0),
       "pid", num(tonumber(e.pid) or 0),
       "tid", num(tonumber(e.tid) or 0),
+      "comm", e.comm and str(e.comm) or "null",
       "payload", str(e.payload or ""),
       "fields", object(e.fields),
       "function", func,
