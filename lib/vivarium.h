@@ -96,6 +96,7 @@ struct viv_event {
 	enum viv_kind kind;
 	uint32_t pid;
 	uint32_t tid;
+	uint32_t origin;	/* see struct viv_event_hdr */
 	uint64_t ktime_ns;
 	const struct viv_event_hdr *raw;
 	uint32_t size;
@@ -159,9 +160,24 @@ struct viv_kernel_opts {
 	/* VIV_EVENT_BIT() mask of the events to switch on; 0 means all. */
 	uint32_t events;
 	enum viv_backend backend;
+	/* capable_check reports these CAP_* numbers; NULL: the built-in list
+	 * of high-risk capabilities (viv_kernel__default_caps()). */
+	const uint32_t *caps;
+	size_t n_caps;
+	/* path_open reports only paths under one of these prefixes; NULL or
+	 * none: every path. */
+	const char *const *path_prefixes;
+	size_t n_path_prefixes;
+	/* Also write a line per observed record to the kernel's trace pipe
+	 * (debugging; the daemon copies those lines into its log). */
+	bool kprint;
 };
 
 struct viv_kernel;
+
+/* The CAP_* numbers capable_check reports unless told otherwise: the
+ * capabilities that let a process break out of its privileges. */
+const uint32_t *viv_kernel__default_caps(size_t *n);
 
 /* Load, configure and attach the kernel side; pin it if opts->pin_dir. */
 struct viv_kernel *viv_kernel__load(const struct viv_kernel_opts *opts);
@@ -252,7 +268,7 @@ enum viv_connect {
 struct viv_observer_opts {
 	const char *pin_dir;	/* NULL: $VIVARIUM_BPF_PIN_DIR or the default */
 	enum viv_connect connect;
-	uint32_t ring_size;	/* local mode only; 0: the default */
+	uint32_t ring_size;	/* 0: the default; a daemon caps it at its own size */
 	uint32_t events;	/* local mode only; 0: all */
 };
 
@@ -271,6 +287,26 @@ bool viv_observer__pending(const struct viv_observer *o);
 
 /* Return non-zero to stop draining; that record is consumed. */
 typedef int (*viv_event_fn)(void *ctx, const struct viv_event *ev);
+
+/*
+ * Like viv_observer__drain(), but hand over only the records whose origin
+ * is thread @tid (struct viv_event_hdr): the events that thread and the
+ * processes it spawned caused. Other threads' records are kept, in order
+ * and up to a bound, until those threads drain. A thread passes its own
+ * id: its first drain registers it, so that its exit is noticed and what
+ * it leaves goes to the next drainer. @tid 0 hands over every thread's
+ * records, kept ones first. Thread-safe against other callers of the
+ * _thread functions.
+ */
+int viv_observer__drain_thread(struct viv_observer *o, pid_t tid, viv_event_fn fn,
+			       void *ctx);
+
+/* True when records of thread @tid are waiting, in the ring or kept. */
+bool viv_observer__pending_thread(struct viv_observer *o, pid_t tid);
+
+/* Records dropped from what was kept for @tid (the bound was reached)
+ * since the last call; @tid 0 for every thread. */
+uint64_t viv_observer__lost_thread(struct viv_observer *o, pid_t tid);
 
 /*
  * Hand every waiting record to @fn, oldest first, and consume it. Records

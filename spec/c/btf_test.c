@@ -11,23 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "vivarium.h"
 
 #define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
 #define F_PATH_ENV	"VIVARIUM_FILE_F_PATH_OFFSET"
 #define D_NAME_ENV	"VIVARIUM_DENTRY_D_NAME_OFFSET"
-
-static int passed, failed;
-
-#define ASSERT(cond, fmt, ...) do {					\
-	if (cond) {							\
-		passed++;						\
-	} else {							\
-		failed++;						\
-		fprintf(stderr, "FAIL %s:%d: %s: " fmt "\n", __func__,	\
-			__LINE__, #cond, ##__VA_ARGS__);		\
-	}								\
-} while (0)
 
 /* The raw dump, one string per line, and where each type id starts. */
 static char **lines;
@@ -232,6 +221,5 @@ int main(void)
 	test_against_bpftool();
 	test_lookup_errors();
 	test_overrides();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }

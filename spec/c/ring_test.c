@@ -13,22 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "ring.h"
 #include "vivarium.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (cond) {						\
-			passed++;					\
-		} else {						\
-			failed++;					\
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fputc('\n', stderr);				\
-		}							\
-	} while (0)
 
 struct fake {
 	unsigned long *consumer;	/* consumer page */
@@ -395,6 +382,5 @@ int main(void)
 	test_position_wrap();
 	test_corrupt();
 	test_stress();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }
