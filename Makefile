@@ -96,10 +96,16 @@ $(LIBVIV): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/vivarium.pc: lib/vivarium.pc.in | $(OUTPUT)
-	$(call msg,GEN,$@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n \
-		's/^#define VIV_VERSION[^"]*"\(.*\)"/\1/p' lib/vivarium.h)|' $< > $@
+# The pkg-config file names PREFIX, so it is made again whenever PREFIX
+# differs from the one it was made for (make install PREFIX=/usr).
+VERSION := $(shell sed -n 's/^\#define VIV_VERSION[^"]*"\(.*\)"/\1/p' lib/vivarium.h)
+
+$(OUTPUT)/vivarium.pc: lib/vivarium.pc.in FORCE | $(OUTPUT)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+.PHONY: FORCE
+FORCE:
 
 # ---- the vivarium host ------------------------------------------------------
 
@@ -190,7 +196,7 @@ test-c: $(CTESTS)
 
 $(OUTPUT)/spec/%: spec/c/%.c spec/c/check.h $(LIBVIV) | $(OUTPUT)/spec
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBVIV) $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBVIV) $(LIBS) -pthread
 
 # Debian's busted script starts plain lua 5.1; run it under LuaJIT instead.
 BUSTED := $(LUAJIT) /usr/bin/busted

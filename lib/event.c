@@ -673,6 +673,21 @@ static void put_fmt(struct out *o, const char *fmt, ...)
 			(size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* Decimal @v without vsnprintf(): the payload's most common number. */
+static void put_int(struct out *o, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = '0' + u % 10;
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	put_mem(o, p, tmp + sizeof(tmp) - p);
+}
+
 static void out_end(struct out *o)
 {
 	if (!o->len)
@@ -704,6 +719,11 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* ASCII bytes that keep a value bare. */
+static const bool bare_ascii[128] = {
+	['!'] = 1, ['#' ... '['] = 1, [']' ... '~'] = 1,
+};
+
 /* True when @s can be printed bare: no space, quote, backslash, control
  * byte or invalid UTF-8, and not empty. */
 static bool is_bare(const char *s, size_t n)
@@ -714,16 +734,16 @@ static bool is_bare(const char *s, size_t n)
 	if (!n)
 		return false;
 	while (i < n) {
-		if (u[i] >= 0x80) {
-			l = utf8_len(u + i, n - i);
-			if (!l)
+		if (u[i] < 0x80) {
+			if (!bare_ascii[u[i]])
 				return false;
-			i += l;
+			i++;
 			continue;
 		}
-		if (u[i] <= ' ' || u[i] == 0x7f || u[i] == '"' || u[i] == '\\')
+		l = utf8_len(u + i, n - i);
+		if (!l)
 			return false;
-		i++;
+		i += l;
 	}
 	return true;
 }
@@ -779,7 +799,8 @@ static void put_ret(struct out *o, int32_t ret)
 	/* INT32_MIN has no negation; no errno is that large anyway. */
 	const char *name = ret < 0 && ret > -4096 ? errno_name(-ret) : NULL;
 
-	put_fmt(o, "ret=%" PRId32, ret);
+	put_str(o, "ret=");
+	put_int(o, ret);
 	if (name)
 		put_fmt(o, " (%s)", name);
 }

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,6 +38,7 @@ struct viv_observer {
 	pid_t pid;		/* who registered: a forked child must not
 				 * deregister its parent */
 	int sock;		/* daemon mode: closing it deregisters */
+	uint64_t checked_ms;	/* when check_daemon() last polled */
 	bool draining;
 	bool daemon_gone;	/* reported; atomic, drains may run on
 				 * several threads (lib/thread.c) */
@@ -392,12 +394,21 @@ static int drain_one(void *ctx, const void *rec, uint32_t len)
  * that does not block, at drains and at close only: pending() stays free
  * of system calls.
  */
-static void check_daemon(struct viv_observer *o)
+static void check_daemon(struct viv_observer *o, bool always)
 {
 	struct pollfd p = { .fd = o->sock, .events = POLLIN | POLLRDHUP };
+	struct timespec now;
+	uint64_t ms;
 
 	if (o->sock < 0 || __atomic_load_n(&o->daemon_gone, __ATOMIC_ACQUIRE))
 		return;
+	/* A system call per drain is a good part of what a drain costs; the
+	 * coarse clock is read in the vDSO. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ms = now.tv_sec * 1000ULL + now.tv_nsec / 1000000;
+	if (!always && ms - o->checked_ms < 100)
+		return;
+	o->checked_ms = ms;
 	if (poll(&p, 1, 0) <= 0)
 		return;
 	if (__atomic_exchange_n(&o->daemon_gone, true, __ATOMIC_ACQ_REL))
@@ -424,7 +435,7 @@ int viv_observer__drain(struct viv_observer *o, viv_event_fn fn, void *ctx)
 	o->draining = true;
 	err = viv_ring__consume(&o->ring, drain_one, &d);
 	o->draining = false;
-	check_daemon(o);
+	check_daemon(o, false);
 	if (err < 0) {
 		pr_warn("observer %u: ring holds a record header that "
 			"cannot be right\n", o->id);
@@ -466,7 +477,7 @@ void viv_observer__close(struct viv_observer *o)
 
 	if (!o)
 		return;
-	check_daemon(o);
+	check_daemon(o, true);
 	viv_observer__forget_threads(o);
 	viv_ring__unmap(&o->ring);
 	if (o->lost)

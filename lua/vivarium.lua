@@ -28,12 +28,14 @@
 -- observation's format and output apply while it runs. pin_dir, connect
 -- and ring_size count only for the outermost one.
 
+local core = require "vivarium.core"
 local formatter = require "vivarium.formatter"
 local observer = require "vivarium.observer"
 
 local M = {}
 
-M.VERSION = "0.1.0"
+-- The library's, so the two cannot drift apart.
+M.VERSION = core.version
 
 -- Read when an observation starts; VIVARIUM_BPF_PIN_DIR sets the default.
 M.bpf_pin_dir = os.getenv("VIVARIUM_BPF_PIN_DIR") or "/sys/fs/bpf/vivarium"

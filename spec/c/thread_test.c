@@ -24,8 +24,6 @@
 #include "ring.h"
 #include "vivarium.h"
 
-/* Not in vivarium.h yet: see lib/thread.c. */
-
 #define RING_SIZE	(64U * 1024)
 
 /* ---- the fake daemon and its ring -------------------------------------- */

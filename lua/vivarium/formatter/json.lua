@@ -71,10 +71,33 @@ local function utf8_clean(s)
 end
 
 
-local function str(s)
+local function quote(s)
   -- cjson escapes "/" as "\/"; every "/" in its output is escaped that
   -- way, so undoing it cannot touch an escaped backslash.
-  return (cjson.encode(utf8_clean(tostring(s))):gsub("\\/", "/"))
+  return (cjson.encode(utf8_clean(s)):gsub("\\/", "/"))
+end
+
+
+-- Quoting costs microseconds (pattern matching in utf8_clean and gsub);
+-- the same names, paths and commands come back event after event, so
+-- each is quoted once. The cache starts afresh when it fills, which
+-- bounds it and keeps what is recent.
+local CACHE_MAX = 4096
+local cache, cached = {}, 0
+
+local function str(s)
+  s = tostring(s)
+  local q = cache[s]
+  if q then
+    return q
+  end
+  q = quote(s)
+  if cached >= CACHE_MAX then
+    cache, cached = {}, 0
+  end
+  cache[s] = q
+  cached = cached + 1
+  return q
 end
 
 
