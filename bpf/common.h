@@ -346,8 +346,8 @@ static __always_inline void viv_kprint(void *rec)
 		name = "dns_req";
 		break;
 	}
-	bpf_printk("vivarium: pid=%d tid=%d kind=%s ret=%d %s", h->pid,
-		   h->tid, name, ret, what);
+	bpf_printk("vivarium: pid=%d tid=%d kind=%s ret=%d %s", /* kprint */
+		   h->pid, h->tid, name, ret, what);
 }
 
 /* The observer polls at its own boundaries: a wake-up per record would
