@@ -67,20 +67,9 @@ end
 -- Call @handler("call" | "return") at Lua function boundaries while @obs
 -- has records waiting. Inside @handler, stack level 2 is the function the
 -- boundary belongs to, as in a debug.sethook hook.
---
--- Traces compiled before the hook was set never call it, hence the flush.
--- And while it is set, LuaJIT aborts every trace it tries to record and
--- soon blacklists the loop for good, so code observed once would stay
--- interpreted after observation stops: the compiler is off meanwhile and
--- back on, if it was on, once the hook is cleared.
-local jit_was_on = nil
-
 function M.sethook(obs, handler)
   native.sethook(obs, handler)
-  if jit_was_on == nil then
-    jit_was_on = jit.status()
-  end
-  jit.off()
+  -- Traces compiled before the hook was set never call it.
   jit.flush()
 end
 
@@ -89,10 +78,6 @@ function M.clearhook()
   if ok then
     native.clearhook()
   end
-  if jit_was_on then
-    jit.on()
-  end
-  jit_was_on = nil
 end
 
 
