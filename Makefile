@@ -150,7 +150,7 @@ $(OUTPUT)/pc-local/vivarium.pc: lib/vivarium.pc.in
 # missing, so a prepared machine pays one dpkg query.
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
 	luajit libluajit-5.1-dev lua-cjson lua-busted make gcc libc6-dev \
-	libclang-rt-dev ruby ruby-dev
+	libclang-rt-dev ruby ruby-dev procps util-linux
 
 deps:
 	$(Q)missing=; for p in $(DEB_PKGS); do \
