@@ -360,30 +360,33 @@ static __always_inline void viv_submit(void *rec)
 	viv_stat(VIV_STAT_EMITTED);
 }
 
+/* Remember the arguments of thread @tid, observed for @who, until exit. */
+static __always_inline int viv_stash(__u32 tid, const struct viv_owner *who,
+				     enum viv_kind kind, __u64 a0, __u64 a1,
+				     __u64 a2, __u64 a3, __u64 a4, __u64 a5)
+{
+	struct viv_args args = {
+		.who = *who,
+		.kind = kind,
+		.a = { a0, a1, a2, a3, a4, a5 },
+	};
+
+	/* Sized like the spawned targets: full only if entries leak. */
+	if (bpf_map_update_elem(&viv_inflight, &tid, &args, BPF_ANY))
+		viv_stat(VIV_STAT_TASK_FULL);
+	return 0;
+}
+
 /* sys_enter_*: remember the arguments of an observed thread. */
 static __always_inline int viv_save6(enum viv_kind kind, __u64 a0, __u64 a1,
 				     __u64 a2, __u64 a3, __u64 a4, __u64 a5)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct viv_args args;
+	struct viv_owner who;
 
-	if (!viv_enabled(kind))
+	if (!viv_enabled(kind) || !viv_target(pid_tgid, &who))
 		return 0;
-	if (!viv_target(pid_tgid, &args.who))
-		return 0;
-	args.kind = kind;
-	args.pad = 0;
-	args.a[0] = a0;
-	args.a[1] = a1;
-	args.a[2] = a2;
-	args.a[3] = a3;
-	args.a[4] = a4;
-	args.a[5] = a5;
-	/* Sized like the spawned targets: full only if entries leak. */
-	if (bpf_map_update_elem(&viv_inflight, &tid, &args, BPF_ANY))
-		viv_stat(VIV_STAT_TASK_FULL);
-	return 0;
+	return viv_stash((__u32)pid_tgid, &who, kind, a0, a1, a2, a3, a4, a5);
 }
 
 static __always_inline int viv_save(enum viv_kind kind, __u64 a0, __u64 a1,

@@ -59,26 +59,16 @@ static __always_inline int dns_enter(long fd, __u64 buf, __u64 len,
 				     __u64 addr, __u64 addr_len, int call)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct viv_args args;
+	struct viv_owner who;
 	__u64 sk;
 
-	if (!viv_enabled(VIV_KIND_DNS_REQ) || !viv_target(pid_tgid, &args.who))
+	if (!viv_enabled(VIV_KIND_DNS_REQ) || !viv_target(pid_tgid, &who))
 		return 0;
 	sk = udp_sock(fd);
 	if (!sk)
 		return 0;
-	args.kind = VIV_KIND_DNS_REQ;
-	args.pad = 0;
-	args.a[0] = buf;
-	args.a[1] = len;
-	args.a[2] = addr;
-	args.a[3] = addr_len;
-	args.a[4] = sk;
-	args.a[5] = call;
-	if (bpf_map_update_elem(&viv_inflight, &tid, &args, BPF_ANY))
-		viv_stat(VIV_STAT_TASK_FULL);
-	return 0;
+	return viv_stash((__u32)pid_tgid, &who, VIV_KIND_DNS_REQ, buf, len, addr,
+			 addr_len, sk, call);
 }
 
 /*
